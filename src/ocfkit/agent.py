@@ -1,0 +1,255 @@
+"""The ResourceAgent base class: one subclass per agent, one instance per action.
+
+Pacemaker runs ``agent ACTION`` as a new process for every operation, with
+everything else in the environment.  :meth:`ResourceAgent.main` reads that
+environment once, converts the parameters, and calls the method declared for
+the action; what the method returns or raises becomes the exit code, and an
+exception's message becomes the ``ocf-exit-reason:`` line.  An agent author
+writes only decisions; the conventions shell agents repeat by hand (probe
+detection, the invalid-environment rules, exit reasons, deadlines) live here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ocfkit.actions import ActionTable, action
+from ocfkit.clock import SystemClock
+from ocfkit.codes import VALID_CODES, ExitCode
+from ocfkit.deadline import Deadline
+from ocfkit.environment import OCFEnvironment
+from ocfkit.errors import AgentDefinitionError, OCFError
+from ocfkit.log import AgentLog, LogSettings
+from ocfkit.params import Parameters, load_parameters
+from ocfkit.state import DirectoryStateStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any, ClassVar, Generic, TypeVar
+
+    from ocfkit.clock import Clock
+    from ocfkit.notify import Notification
+    from ocfkit.runner import Runner
+    from ocfkit.state import InstanceState, StateStore
+
+    P = TypeVar("P", bound=Parameters)
+else:
+    from ocfkit._record import Subscriptable as Generic
+
+    P = None
+
+# Errors that mean "this environment cannot run the resource at all": a stop
+# is then trivially successful and a probe finds the resource not running.
+_INVALID_ENVIRONMENT = frozenset(
+    {ExitCode.ERR_CONFIGURED, ExitCode.ERR_INSTALLED, ExitCode.ERR_ARGS}
+)
+_HELP_ACTIONS = frozenset({"usage", "help", "--help", "-h"})
+
+
+class ResourceAgent(Generic[P]):
+    """Base class of every ocfkit agent.
+
+    Class attributes describe the agent (``name``, ``version``, descriptions,
+    ``parameters``: an attrs class made with :func:`ocfkit.parameter`);
+    methods decorated with :func:`ocfkit.action` implement the actions.
+    Constructor arguments are the agent's collaborators, so tests pass fakes
+    and the entry point lets the real ones be built on first use.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1.0"
+    shortdesc: ClassVar[str] = ""
+    longdesc: ClassVar[str] = ""
+    parameters: ClassVar[type[Parameters]]
+
+    # Set by main() for the duration of one action.
+    env: OCFEnvironment
+    params: P
+    deadline: Deadline
+    log: AgentLog
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("name"):
+            cls.name = cls.__name__
+        cls._action_table = None
+
+    _action_table: ClassVar[ActionTable | None] = None
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        state_store: StateStore | None = None,
+        runner: Runner | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self._state_store = state_store
+        self._runner = runner
+
+    # ----------------------------------------------------------------- actions
+
+    @action(timeout=5, name="meta-data")
+    def _meta_data_action(self) -> ExitCode:  # dispatched before anything is parsed
+        raise AssertionError("meta-data is answered by main()")
+
+    @action(timeout=20)
+    def validate_all(self) -> ExitCode | int | None:
+        """Parameters converted and :meth:`validate` passed: nothing more to check."""
+        return ExitCode.SUCCESS
+
+    def validate(self) -> None:
+        """Checks beyond each parameter's own type, run before every action.
+
+        Raise :class:`ocfkit.ConfigurationError` (or another OCFError) with
+        the reason.  Keep it free of I/O: it runs on every monitor.
+        """
+
+    # ------------------------------------------------------------- conveniences
+
+    @property
+    def is_probe(self) -> bool:
+        return self.env.is_probe
+
+    @property
+    def notification(self) -> Notification:
+        return self.env.notification
+
+    @property
+    def state(self) -> InstanceState:
+        """This instance's remembered state (``HA_RSCTMP/<agent>-<instance>.state``)."""
+        if self._state_store is None:
+            self._state_store = DirectoryStateStore(self.env.rsctmp)
+        return self._state_store.state(f"{self.name}-{self.env.instance or 'default'}")
+
+    @property
+    def runner(self) -> Runner:
+        """Runs programs within this action's deadline (see :mod:`ocfkit.runner`)."""
+        if self._runner is None:
+            from ocfkit.runner import CommandRunner
+
+            self._runner = CommandRunner(self.deadline, self.log)
+        return self._runner
+
+    @classmethod
+    def actions(cls) -> ActionTable:
+        if cls._action_table is None:
+            cls._action_table = ActionTable.of(cls)
+        return cls._action_table
+
+    @classmethod
+    def conformance_factory(cls) -> Callable[[], ResourceAgent[Any]]:
+        """What ``ocfkit check`` runs in-process: by default the agent with real collaborators.
+
+        Agents whose real backends need a live cluster return a factory that
+        wires their test doubles, so the suite can exercise every action.
+        """
+        return cls
+
+    @classmethod
+    def usage(cls) -> str:
+        names = [n for n in cls.actions().methods if n != "meta-data"]
+        return f"usage: {cls.name} {{{'|'.join([*names, 'meta-data'])}}}"
+
+    # ---------------------------------------------------------------- dispatch
+
+    def main(
+        self, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> int:
+        """Run the action named by ``argv[1]`` and return its exit code."""
+        argv = sys.argv if argv is None else argv
+        environ = os.environ if environ is None else environ
+        requested = argv[1] if len(argv) > 1 else None
+        if requested == "meta-data":
+            return self._print_metadata(environ)
+        if requested in _HELP_ACTIONS:
+            sys.stdout.write(self.usage() + "\n")
+            return ExitCode.SUCCESS
+        if requested is None or requested not in self.actions():
+            reason = "no action given" if requested is None else f"unknown action {requested!r}"
+            sys.stderr.write(self.usage() + "\n")
+            prefix = environ.get("OCF_EXIT_REASON_PREFIX") or "ocf-exit-reason:"
+            sys.stderr.write(f"{prefix}{_one_line(reason)}\n")
+            return ExitCode.ERR_UNIMPLEMENTED
+        return self._run(requested, environ)
+
+    def _print_metadata(self, environ: Mapping[str, str]) -> int:
+        from ocfkit.metadata import flavour_for, render
+
+        try:
+            document = render(type(self), flavour=flavour_for(environ))
+        except AgentDefinitionError as error:
+            sys.stderr.write(f"ocf-exit-reason:{_one_line(str(error))}\n")
+            return ExitCode.ERR_GENERIC
+        sys.stdout.write(document)
+        return ExitCode.SUCCESS
+
+    def _run(self, requested: str, environ: Mapping[str, str]) -> int:
+        self.env = OCFEnvironment.from_environ(environ, requested)
+        self.log = AgentLog(LogSettings.from_environ(environ, self.name))
+        self.deadline = Deadline.from_timeout_ms(self.clock, self.env.meta.timeout_ms)
+        for warning in self.env.warnings:
+            self.log.warning("%s", warning)
+        try:
+            loaded = load_parameters(self.parameters, environ)
+            self.params = loaded.values
+            for warning in loaded.warnings:
+                self.log.warning("%s", warning)
+            self.validate()
+            method = getattr(self, self.actions().methods[requested])
+            return self._exit_code(method())
+        except OCFError as error:
+            return self._failed(error)
+        except SystemExit as leaving:
+            code = leaving.code if isinstance(leaving.code, int) else ExitCode.ERR_GENERIC
+            return self._exit_code(code)
+        except Exception as error:  # the last line of defence: never a bare traceback
+            self.log.exception("%s failed unexpectedly", requested)
+            return self._report(
+                ExitCode.ERR_GENERIC, f"internal error: {type(error).__name__}: {error}"
+            )
+
+    def _exit_code(self, returned: object) -> int:
+        if returned is None:
+            return ExitCode.SUCCESS
+        if isinstance(returned, int) and not isinstance(returned, bool):
+            if returned in VALID_CODES:
+                return int(returned)
+            return self._report(ExitCode.ERR_GENERIC, f"action returned invalid code {returned}")
+        return self._report(ExitCode.ERR_GENERIC, f"action returned {type(returned).__name__}")
+
+    def _failed(self, error: OCFError) -> int:
+        if error.code in _INVALID_ENVIRONMENT:
+            if self.env.action == "stop":
+                self.log.info("%s; resource considered stopped", error.reason)
+                return ExitCode.SUCCESS
+            if self.env.is_probe:
+                self.log.info("%s; resource considered stopped", error.reason)
+                return ExitCode.NOT_RUNNING
+        if error.code == ExitCode.NOT_RUNNING:
+            return ExitCode.NOT_RUNNING
+        return self._report(error.code, error.reason)
+
+    def _report(self, code: ExitCode, reason: str) -> int:
+        """Print the exit reason the way Pacemaker reads it, log it, return ``code``."""
+        line = _one_line(reason)
+        sys.stderr.write(f"{self.env.exit_reason_prefix}{line}\n")
+        sys.stderr.flush()
+        self.log.exit_reason(line)
+        return int(code)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "unknown error"
+
+
+def entry_point(agent_class: type[ResourceAgent[Any]]) -> Any:
+    """A ``main(argv=None, environ=None) -> int`` for a console script or shim."""
+
+    def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+        return agent_class().main(argv, environ)
+
+    main.__doc__ = f"Run the {agent_class.name} agent (Pacemaker calls it with one action)."
+    return main

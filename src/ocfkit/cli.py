@@ -1,0 +1,177 @@
+"""The ``ocfkit`` command: list, inspect, run, check, install and document agents.
+
+Agents themselves never go through this module (their shims call the agent
+class directly), so click's import cost is paid only by people and tests.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ocfkit.codes import ExitCode
+
+
+def _split_assignments(values: tuple[str, ...], what: str) -> dict[str, str]:
+    result = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint=what)
+        result[name] = value
+    return result
+
+
+def _load(agent: str) -> Any:
+    from ocfkit.registry import load
+
+    try:
+        return load(agent)
+    except (LookupError, ImportError) as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ocfkit")
+def main() -> None:
+    """Write, check and install OCF resource agents for Pacemaker."""
+
+
+@main.command("list")
+def list_agents() -> None:
+    """Registered agents (entry-point group ocfkit.agents)."""
+    from ocfkit.registry import registered
+
+    for name, ref in sorted(registered().items()):
+        click.echo(f"{name}\t{ref}")
+
+
+@main.command("meta-data")
+@click.argument("agent")
+@click.option(
+    "--ocf-1.0", "ocf_1_0", is_flag=True, help="The 1.0 dialect ocf-tester's DTD accepts."
+)
+def meta_data(agent: str, ocf_1_0: bool) -> None:
+    """Print an agent's meta-data (OCF 1.1 unless --ocf-1.0)."""
+    from ocfkit.metadata import render
+
+    click.echo(render(_load(agent), "1.0" if ocf_1_0 else "1.1"), nl=False)
+
+
+@main.command("run", context_settings={"ignore_unknown_options": True})
+@click.argument("agent")
+@click.argument("action")
+@click.option(
+    "-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="OCF_RESKEY_NAME."
+)
+@click.option(
+    "--meta", "metas", multiple=True, metavar="NAME=VALUE", help="OCF_RESKEY_CRM_meta_NAME."
+)
+@click.option("--instance", default=None, help="OCF_RESOURCE_INSTANCE (default: the agent name).")
+def run(
+    agent: str, action: str, params: tuple[str, ...], metas: tuple[str, ...], instance: str | None
+) -> None:
+    """Run one action in-process, with parameters and meta attributes as Pacemaker passes them."""
+    agent_class = _load(agent)
+    environ = dict(os.environ)
+    environ.setdefault("OCF_ROOT", "/usr/lib/ocf")
+    environ.setdefault("OCF_RA_VERSION_MAJOR", "1")
+    environ.setdefault("OCF_RA_VERSION_MINOR", "1")
+    environ["OCF_RESOURCE_INSTANCE"] = instance or agent_class.name
+    environ["OCF_RESOURCE_TYPE"] = agent_class.name
+    for name, value in _split_assignments(params, "--param").items():
+        environ[f"OCF_RESKEY_{name}"] = value
+    for name, value in _split_assignments(metas, "--meta").items():
+        environ[f"OCF_RESKEY_CRM_meta_{name.replace('-', '_')}"] = value
+    code = agent_class().main([agent_class.name, action], environ)
+    click.echo(f"{action}: {ExitCode.describe(code)} ({code})", err=True)
+    sys.exit(code)
+
+
+@main.command("check")
+@click.argument("agent")
+@click.option(
+    "--installed",
+    "installed",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Check this executable (an installed shim) instead of running in-process.",
+)
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
+@click.option(
+    "--real-backends",
+    is_flag=True,
+    help="In-process: use the agent's real backends instead of its test doubles.",
+)
+def check(agent: str, installed: str | None, params: tuple[str, ...], real_backends: bool) -> None:
+    """Run the conformance suite (ocf-tester's checks and more) against an agent."""
+    from ocfkit.testing.conformance import check as run_check
+
+    values = _split_assignments(params, "--param")
+    target: Any
+    if installed:
+        target = installed
+    else:
+        agent_class = _load(agent)
+        target = agent_class if real_backends else agent_class.conformance_factory()
+    report = run_check(target, params=values)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("install")
+@click.option("--provider", required=True, help="The OCF provider directory (ocf:PROVIDER:agent).")
+@click.option(
+    "--ocf-root", default="/usr/lib/ocf", show_default=True, type=click.Path(file_okay=False)
+)
+@click.option("--force", is_flag=True, help="Replace files that ocfkit did not install.")
+@click.argument("agents", nargs=-1)
+def install(provider: str, ocf_root: str, force: bool, agents: tuple[str, ...]) -> None:
+    """Install executable shims for AGENTS (default: every registered agent)."""
+    from ocfkit.shims import install as do_install
+
+    try:
+        shims = do_install(provider, list(agents) or None, ocf_root=ocf_root, force=force)
+    except (OSError, LookupError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    for shim in shims:
+        click.echo(f"installed {shim.path} ({shim.reference})")
+
+
+@main.command("uninstall")
+@click.option("--provider", required=True)
+@click.option(
+    "--ocf-root", default="/usr/lib/ocf", show_default=True, type=click.Path(file_okay=False)
+)
+@click.argument("agents", nargs=-1)
+def uninstall(provider: str, ocf_root: str, agents: tuple[str, ...]) -> None:
+    """Remove the shims ocfkit installed (and nothing else)."""
+    from ocfkit.shims import uninstall as do_uninstall
+
+    try:
+        removed = do_uninstall(provider, list(agents) or None, ocf_root=ocf_root)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    for path in removed:
+        click.echo(f"removed {path}")
+
+
+@main.command("docs")
+@click.argument("agent")
+@click.option(
+    "--format", "fmt", type=click.Choice(["markdown", "man"]), default="markdown", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def docs(agent: str, fmt: str, output: Path | None) -> None:
+    """A Markdown or man page made from the agent's meta-data."""
+    from ocfkit.docs import man_page, markdown
+
+    text = (markdown if fmt == "markdown" else man_page)(_load(agent))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")

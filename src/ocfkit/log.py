@@ -1,0 +1,223 @@
+"""Logging the way ``ocf_log`` does, on top of the stdlib ``logging`` package.
+
+Where lines go is decided by the same variables Pacemaker sets for shell
+agents: ``HA_LOGFACILITY`` (syslog; ``none`` disables it), ``HA_LOGFILE``
+(appended), ``HA_DEBUGLOG`` (debug lines too) and stderr when neither a
+facility nor a log file is set.  Debug lines appear only when ``HA_debug`` is
+set and is not the string ``"0"`` (Pacemaker passes ``HA_debug=0``).  Every
+line carries the tag ``type(instance)[pid]``.
+
+The stdlib logger is built on the first line that passes the level check, so
+an action that logs nothing (a healthy monitor) never imports ``logging``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from ocfkit._record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Mapping
+    from typing import Any, TextIO
+
+DEBUG = 10
+INFO = 20
+WARNING = 30
+ERROR = 40
+CRITICAL = 50
+
+# Handlers attached to every logger built while ocfkit.testing captures records.
+capture_handlers: list[logging.Handler] = []  # filled by ocfkit.testing only
+
+_LEVEL_WORDS = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRIT"}
+_EXIT_REASON = "ocf_exit_reason"
+DEFAULT_DATEFMT = "%b %d %T "
+
+
+class LogSettings(Record):
+    """Where an agent's log lines go, read from the HA_* variables."""
+
+    __slots__ = ("datefmt", "debug", "debuglog", "facility", "logfile", "tag")
+
+    def __init__(
+        self,
+        tag: str,
+        facility: str | None = None,
+        logfile: str | None = None,
+        debuglog: str | None = None,
+        debug: bool = False,
+        datefmt: str = DEFAULT_DATEFMT,
+    ) -> None:
+        self.tag = tag
+        self.facility = facility
+        self.logfile = logfile
+        self.debuglog = debuglog
+        self.debug = debug
+        self.datefmt = datefmt
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], agent_name: str) -> LogSettings:
+        instance = environ.get("OCF_RESOURCE_INSTANCE")
+        tag = (
+            f"{agent_name}({instance})[{os.getpid()}]"
+            if instance
+            else f"{agent_name}[{os.getpid()}]"
+        )
+        facility = environ.get("HA_LOGFACILITY") or None
+        if facility == "none":
+            facility = None
+        debug_value = environ.get("HA_debug", "")
+        return cls(
+            tag=" ".join(tag.split()),
+            facility=facility,
+            logfile=environ.get("HA_LOGFILE") or None,
+            debuglog=environ.get("HA_DEBUGLOG") or None,
+            debug=debug_value not in ("", "0"),
+            datefmt=environ.get("HA_DATEFMT") or DEFAULT_DATEFMT,
+        )
+
+
+class AgentLog:
+    """The logger an action writes to: ``self.log.info("...")``.
+
+    Messages are %-formatted lazily, like the stdlib's.
+    """
+
+    def __init__(self, settings: LogSettings, stderr: TextIO | None = None) -> None:
+        self.settings = settings
+        self._stderr = stderr
+        self._logger: logging.Logger | None = None
+
+    # The public methods mirror logging.Logger's.
+    def debug(self, msg: str, *args: object) -> None:
+        if self.settings.debug:
+            self._emit(DEBUG, msg, args)
+
+    def info(self, msg: str, *args: object) -> None:
+        self._emit(INFO, msg, args)
+
+    def warning(self, msg: str, *args: object) -> None:
+        self._emit(WARNING, msg, args)
+
+    def error(self, msg: str, *args: object) -> None:
+        self._emit(ERROR, msg, args)
+
+    def exception(self, msg: str, *args: object) -> None:
+        """Log at error with the current exception's traceback (never on stdout)."""
+        self._emit(ERROR, msg, args, exc_info=True)
+
+    def exit_reason(self, reason: str) -> None:
+        """Log an exit reason at error everywhere but stderr (it is printed there already)."""
+        self._emit(ERROR, "%s", (reason,), extra={_EXIT_REASON: True})
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The stdlib logger behind this log, built on first use."""
+        if self._logger is None:
+            self._logger = _build_logger(self.settings, self._stderr or sys.stderr)
+        return self._logger
+
+    def _emit(
+        self,
+        level: int,
+        msg: str,
+        args: tuple[object, ...],
+        *,
+        exc_info: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.logger.log(level, msg, *args, exc_info=exc_info, extra=extra, stacklevel=3)
+
+
+def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
+    import logging
+
+    class OCFFormatter(logging.Formatter):
+        """``[date ]tag: LEVEL: message``, the shape of ocf_log's lines."""
+
+        def __init__(self, with_date: bool) -> None:
+            super().__init__()
+            self.with_date = with_date
+
+        def format(self, record: logging.LogRecord) -> str:
+            line = f"{settings.tag}: {_LEVEL_WORDS.get(record.levelno, record.levelname)}: "
+            line += record.getMessage()
+            if record.exc_info:
+                line += "\n" + self.formatException(record.exc_info)
+            if self.with_date:
+                line = time.strftime(settings.datefmt, time.localtime(record.created)) + line
+            return line
+
+    class AppendHandler(logging.Handler):
+        """Appends each line to a file, as ``>>`` does; a file it cannot write is skipped."""
+
+        def __init__(self, path: str, level: int) -> None:
+            super().__init__(level)
+            self.path = path
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                with open(self.path, "a", encoding="utf-8", errors="replace") as stream:
+                    stream.write(self.format(record) + "\n")
+            except OSError:
+                pass
+
+    class SyslogHandler(logging.Handler):
+        """Through libc syslog(3), which drops lines quietly when no syslog daemon listens."""
+
+        def __init__(self, facility: str, level: int) -> None:
+            super().__init__(level)
+            import syslog
+
+            self.syslog = syslog
+            code = getattr(syslog, "LOG_" + facility.upper(), syslog.LOG_DAEMON)
+            syslog.openlog(settings.tag, 0, code)
+            self.priorities = {
+                DEBUG: syslog.LOG_DEBUG,
+                INFO: syslog.LOG_INFO,
+                WARNING: syslog.LOG_WARNING,
+                ERROR: syslog.LOG_ERR,
+                CRITICAL: syslog.LOG_CRIT,
+            }
+
+        def emit(self, record: logging.LogRecord) -> None:
+            text = f"{_LEVEL_WORDS.get(record.levelno, record.levelname)}: {record.getMessage()}"
+            self.syslog.syslog(self.priorities.get(record.levelno, 6), text.replace("\0", " "))
+
+    class StderrHandler(logging.Handler):
+        def __init__(self, level: int) -> None:
+            super().__init__(level)
+            self.addFilter(lambda record: not getattr(record, _EXIT_REASON, False))
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                stderr.write(self.format(record) + "\n")
+                stderr.flush()
+            except (OSError, ValueError):
+                pass
+
+    logger = logging.Logger(f"ocfkit.{settings.tag}", DEBUG if settings.debug else INFO)
+    logger.propagate = False
+    for captured in capture_handlers:
+        logger.addHandler(captured)
+    debug_level = DEBUG if settings.debug else INFO
+    if settings.facility:
+        logger.addHandler(SyslogHandler(settings.facility, debug_level))
+    if settings.logfile:
+        handler: logging.Handler = AppendHandler(settings.logfile, INFO)
+        handler.setFormatter(OCFFormatter(with_date=True))
+        logger.addHandler(handler)
+    if settings.debuglog and settings.debuglog != settings.logfile:
+        handler = AppendHandler(settings.debuglog, debug_level)
+        handler.setFormatter(OCFFormatter(with_date=True))
+        logger.addHandler(handler)
+    if not settings.facility and not settings.logfile:
+        handler = StderrHandler(debug_level)
+        handler.setFormatter(OCFFormatter(with_date=False))
+        logger.addHandler(handler)
+    return logger
