@@ -145,8 +145,12 @@ class ActionTable(Record):
         return name in self.methods
 
     @classmethod
-    def of(cls, agent_class: type) -> ActionTable:
-        """Collect declared actions; the most-derived class declaring a name wins."""
+    def of(cls, agent_class: type, builtin: tuple[ActionSpec, ...] = ()) -> ActionTable:
+        """Collect declared actions; the most-derived class declaring a name wins.
+
+        ``builtin`` lists actions answered without a method (meta-data), for
+        meta-data's benefit only; a declared action of the same name wins.
+        """
         methods: dict[str, str] = {}
         specs: dict[str, list[ActionSpec]] = {}
         for klass in agent_class.__mro__:
@@ -162,6 +166,8 @@ class ActionTable(Record):
                         )
                     specs.setdefault(spec.name, []).append(spec)
             methods.update(found)
+        for spec in builtin:
+            specs.setdefault(spec.name, [spec])
         ordered = sorted(
             specs,
             key=lambda n: (STANDARD_ACTIONS.index(n) if n in STANDARD_ACTIONS else 99, n),

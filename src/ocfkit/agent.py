@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ocfkit.actions import ActionTable, action
+from ocfkit.actions import ActionSpec, ActionTable, action, format_duration
 from ocfkit.clock import SystemClock
 from ocfkit.codes import VALID_CODES, ExitCode
 from ocfkit.deadline import Deadline
@@ -60,6 +60,7 @@ class ResourceAgent(Generic[P]):
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1.0"
+    meta_data_timeout: ClassVar[int | str] = 5
     shortdesc: ClassVar[str] = ""
     longdesc: ClassVar[str] = ""
     parameters: ClassVar[type[Parameters]]
@@ -90,10 +91,6 @@ class ResourceAgent(Generic[P]):
         self._runner = runner
 
     # ----------------------------------------------------------------- actions
-
-    @action(timeout=5, name="meta-data")
-    def _meta_data_action(self) -> ExitCode:  # dispatched before anything is parsed
-        raise AssertionError("meta-data is answered by main()")
 
     @action(timeout=20)
     def validate_all(self) -> ExitCode | int | None:
@@ -136,7 +133,8 @@ class ResourceAgent(Generic[P]):
     @classmethod
     def actions(cls) -> ActionTable:
         if cls._action_table is None:
-            cls._action_table = ActionTable.of(cls)
+            meta_data = ActionSpec("meta-data", format_duration(cls.meta_data_timeout, "timeout"))
+            cls._action_table = ActionTable.of(cls, builtin=(meta_data,))
         return cls._action_table
 
     @classmethod
@@ -150,8 +148,8 @@ class ResourceAgent(Generic[P]):
 
     @classmethod
     def usage(cls) -> str:
-        names = [n for n in cls.actions().methods if n != "meta-data"]
-        return f"usage: {cls.name} {{{'|'.join([*names, 'meta-data'])}}}"
+        names = [*cls.actions().methods, "meta-data"]
+        return f"usage: {cls.name} {{{'|'.join(names)}}}"
 
     # ---------------------------------------------------------------- dispatch
 
@@ -181,7 +179,8 @@ class ResourceAgent(Generic[P]):
         try:
             document = render(type(self), flavour=flavour_for(environ))
         except AgentDefinitionError as error:
-            sys.stderr.write(f"ocf-exit-reason:{_one_line(str(error))}\n")
+            prefix = environ.get("OCF_EXIT_REASON_PREFIX") or "ocf-exit-reason:"
+            sys.stderr.write(f"{prefix}{_one_line(str(error))}\n")
             return ExitCode.ERR_GENERIC
         sys.stdout.write(document)
         return ExitCode.SUCCESS
@@ -203,8 +202,13 @@ class ResourceAgent(Generic[P]):
         except OCFError as error:
             return self._failed(error)
         except SystemExit as leaving:
-            code = leaving.code if isinstance(leaving.code, int) else ExitCode.ERR_GENERIC
-            return self._exit_code(code)
+            # As Python itself reads it: sys.exit() succeeds, sys.exit("why")
+            # fails with that message, which becomes the exit reason.
+            if leaving.code is None:
+                return ExitCode.SUCCESS
+            if isinstance(leaving.code, int):
+                return self._exit_code(leaving.code)
+            return self._report(ExitCode.ERR_GENERIC, str(leaving.code))
         except Exception as error:  # the last line of defence: never a bare traceback
             self.log.exception("%s failed unexpectedly", requested)
             return self._report(
@@ -228,8 +232,8 @@ class ResourceAgent(Generic[P]):
             if self.env.is_probe:
                 self.log.info("%s; resource considered stopped", error.reason)
                 return ExitCode.NOT_RUNNING
-        if error.code == ExitCode.NOT_RUNNING:
-            return ExitCode.NOT_RUNNING
+        if error.code == ExitCode.NOT_RUNNING and self.env.action == "monitor":
+            return ExitCode.NOT_RUNNING  # a clean "stopped": not an error, no reason
         return self._report(error.code, error.reason)
 
     def _report(self, code: ExitCode, reason: str) -> int:

@@ -28,7 +28,7 @@ class AttributeStore(Protocol):
         """Delete ``name`` on ``node`` (default: the local node)."""
 
     def query(self, name: str, *, node: str | None = None) -> str | None:
-        """The value on ``node`` (default: the local node), ``""`` if deleted, ``None`` if unknown."""
+        """The value on ``node`` (default: local), ``""`` if deleted, ``None`` if never set."""
 
 
 class NFSDaemon(Protocol):

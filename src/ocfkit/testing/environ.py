@@ -18,6 +18,9 @@ from typing import Self
 META = "OCF_RESKEY_CRM_meta_"
 PAIRED_LISTS = ("start", "stop", "active", "promote", "demote", "promoted", "unpromoted")
 _OLD_NAMES = {"promoted": "master", "unpromoted": "slave"}
+# What Pacemaker 2.1 puts in notify_key_operation of a post notification
+# (seen in real-cluster/notify-env); after fencing it is "stonith".
+_DONE = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
 
 InstanceLike = str | tuple[str, str]
 
@@ -149,8 +152,10 @@ class OCFEnv(Mapping[str, str]):
     ) -> Self:
         """All ``notify_*`` variables of one notification, as Pacemaker sets them.
 
-        An instance is ``(resource, uname)`` or just an uname, in which case
-        the resource is ``<resource>:<n>`` numbered in order of appearance.
+        ``key_operation`` defaults to what Pacemaker writes (``stopped`` for a
+        post-stop); pass ``"stonith"`` for a stop that followed fencing.  An
+        instance is ``(resource, uname)`` or just an uname, in which case the
+        resource is ``<resource>:<n>`` numbered in order of appearance.
         """
         base = resource or self._vars.get("OCF_RESOURCE_INSTANCE", "rsc")
         numbering: dict[str, str] = {}
@@ -167,11 +172,13 @@ class OCFEnv(Mapping[str, str]):
                 unames.append(uname)
             return resources, unames
 
+        if key_operation is None:
+            key_operation = operation if type == "pre" else _DONE.get(operation, operation)
         values: dict[str, str | None] = {
             META + "notify_type": type,
             META + "notify_operation": operation,
             META + "notify_key_type": type,
-            META + "notify_key_operation": key_operation or operation,
+            META + "notify_key_operation": key_operation,
         }
         lists = {
             "start": start, "stop": stop, "active": active, "promote": promote,

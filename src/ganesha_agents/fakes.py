@@ -1,0 +1,165 @@
+"""In-memory backends for the ganesha agents: attrd shared by simulated nodes, and ganesha.nfsd.
+
+These are what the project's tests and the demo use, and what an operator can
+use to try a configuration idea without a cluster.  They keep timestamped
+records of everything done to them, so a test (or the demo's timeline) can
+check not just the end state but the order of events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ocfkit import GenericError
+
+if TYPE_CHECKING:
+    from ocfkit.clock import Clock
+
+
+@attrs.frozen
+class AttributeChange:
+    """One update of a node attribute; ``value`` is None for a deletion."""
+
+    time: float
+    node: str
+    name: str
+    value: str | None
+
+
+class FakeAttributeStore:
+    """The cluster's attribute manager, shared between simulated nodes.
+
+    Like attrd, a deleted attribute keeps its name with an empty value until
+    the store is reset (``query`` answers "" for it, None for a name never
+    set).  ``listeners`` are called after every change that alters a value
+    (attrd only writes to the CIB when a value changes).  ``failure`` makes
+    every call raise it, as if attrd were unreachable.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.values: dict[tuple[str, str], str] = {}
+        self.history: list[AttributeChange] = []
+        self.listeners: list[Callable[[AttributeChange], None]] = []
+        self.failure: Exception | None = None
+        self.calls: list[tuple[str, str, str]] = []
+
+    def for_node(self, node: str) -> NodeAttributes:
+        """The view one node's agents get: calls without ``node=`` act on that node."""
+        return NodeAttributes(self, node)
+
+    def set(self, node: str, name: str, value: str) -> None:
+        self._call("set", node, name)
+        self._change(node, name, value)
+
+    def delete(self, node: str, name: str) -> None:
+        self._call("delete", node, name)
+        self._change(node, name, "")
+
+    def query(self, node: str, name: str) -> str | None:
+        self._call("query", node, name)
+        return self.values.get((node, name))
+
+    def value(self, node: str, name: str) -> str | None:
+        """Peek without recording a call (for tests and the demo's model)."""
+        return self.values.get((node, name))
+
+    def forget_node(self, node: str) -> None:
+        """A node's attributes vanish when its Pacemaker stops or it is fenced."""
+        for key in [k for k in self.values if k[0] == node]:
+            del self.values[key]
+
+    def _call(self, kind: str, node: str, name: str) -> None:
+        self.calls.append((kind, node, name))
+        if self.failure is not None:
+            raise self.failure
+
+    def _change(self, node: str, name: str, value: str) -> None:
+        if self.values.get((node, name)) == value:
+            return
+        self.values[(node, name)] = value
+        change = AttributeChange(self.clock.monotonic(), node, name, value or None)
+        self.history.append(change)
+        for listener in list(self.listeners):
+            listener(change)
+
+
+class NodeAttributes:
+    """A node's view of :class:`FakeAttributeStore`; satisfies ``AttributeStore``."""
+
+    def __init__(self, store: FakeAttributeStore, node: str) -> None:
+        self.store = store
+        self.node = node
+
+    def set(self, name: str, value: str, *, node: str | None = None) -> None:
+        self.store.set(node or self.node, name, value)
+
+    def delete(self, name: str, *, node: str | None = None) -> None:
+        self.store.delete(node or self.node, name)
+
+    def query(self, name: str, *, node: str | None = None) -> str | None:
+        return self.store.query(node or self.node, name)
+
+
+@attrs.frozen
+class GraceCall:
+    time: float
+    node: str
+    argument: str
+
+
+class FakeNFSDaemon:
+    """A ganesha.nfsd that can be killed, revived and made to fail; satisfies ``NFSDaemon``.
+
+    A successful grace call starts a grace period of ``grace_period`` seconds
+    (virtual time, from the clock), as the real server does.
+    """
+
+    def __init__(self, node: str, clock: Clock, *, grace_period: float = 90.0) -> None:
+        self.node = node
+        self.clock = clock
+        self.grace_period = grace_period
+        self.alive = True
+        self.grace_calls: list[GraceCall] = []
+        # Called with the answer of every liveness check (the demo marks step 1 with it).
+        self.check_listeners: list[Callable[[bool], None]] = []
+        self.failures_left = 0
+        self.failure_reason = "org.freedesktop.DBus.Error.NoReply: timed out"
+        self._grace_until: float | None = None
+
+    def kill(self) -> None:
+        self.alive = False
+        self._grace_until = None
+
+    def revive(self) -> None:
+        """A restarted server begins in grace, as ganesha.nfsd does."""
+        self.alive = True
+        self._grace_until = self.clock.monotonic() + self.grace_period
+
+    def fail_next(self, count: int = 1, reason: str | None = None) -> None:
+        self.failures_left = count
+        if reason is not None:
+            self.failure_reason = reason
+
+    def is_alive(self) -> bool:
+        for listener in list(self.check_listeners):
+            listener(self.alive)
+        return self.alive
+
+    def grace(self, argument: str) -> str:
+        if not self.alive:
+            raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise GenericError(f"grace({argument!r}) failed: {self.failure_reason}")
+        self.grace_calls.append(GraceCall(self.clock.monotonic(), self.node, argument))
+        self._grace_until = self.clock.monotonic() + self.grace_period
+        return "Started grace period"
+
+    def in_grace(self) -> bool:
+        if not self.alive:
+            raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
+        return self._grace_until is not None and self.clock.monotonic() < self._grace_until
