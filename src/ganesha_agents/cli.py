@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ganesha_agents.config_cli import config_command
 from ganesha_agents.demo import render
 from ganesha_agents.demo.scenario import run as run_scenario
 
@@ -53,3 +54,6 @@ def demo(
     since = min((e.time for e in outcome.timeline.events if e.actor == "operator"), default=0.0)
     click.echo((render.mermaid if mermaid else render.text)(outcome, since), nl=False)
     sys.exit(0 if outcome.holds else 1)
+
+
+main.add_command(config_command)

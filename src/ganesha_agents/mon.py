@@ -141,8 +141,11 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
     def check_daemon(self) -> None:
         """Set both attributes while the daemon lives; signal the failover when it does not."""
         if self.daemon.is_alive():
-            self.attributes.set(self.params.ganesha_active, "1")
+            # grace-active first, as in the failover: on failback the node's
+            # nfs-grace (and the survivors' plain grace) may then come before
+            # its VIP even when Pacemaker sees the two updates apart.
             self.attributes.set(self.params.grace_active, "1")
+            self.attributes.set(self.params.ganesha_active, "1")
             if self.state.read() != RUNNING:
                 self.log.info(
                     "ganesha.nfsd runs: %s and %s set to 1",

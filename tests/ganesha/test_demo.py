@@ -26,7 +26,7 @@ def test_every_survivor_is_in_grace_before_the_vip_moves_by_grace_delay() -> Non
     assert verdict.vip_up is not None
     last_grace = max(t for t in verdict.grace_times.values() if t is not None)
     assert 4.9 < verdict.vip_up - last_grace < 5.1
-    assert verdict.vip_node == "node3", "ganesha-ha.sh's order: the node after the failed one"
+    assert verdict.vip_node == "node1", "ganesha-ha.sh's scores: the node before the failed one"
 
 
 def test_the_checker_reports_a_violation_when_nothing_separates_grace_and_vip() -> None:

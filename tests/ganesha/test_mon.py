@@ -38,8 +38,8 @@ def test_healthy_monitor_sets_the_attributes_with_two_calls_and_no_wait(
     result = world.run_mon("monitor", mon_env.meta(**MONITOR))
     assert result.code == ExitCode.SUCCESS
     assert world.attributes.calls == [
-        ("set", "node1", "ganesha-active"),
         ("set", "node1", "grace-active"),
+        ("set", "node1", "ganesha-active"),
     ]
     assert world.clock.sleeps == []
 

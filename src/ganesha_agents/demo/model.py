@@ -8,9 +8,10 @@ It decides as the generated configuration makes Pacemaker decide:
   starts instances with pre- and post- notifications to the active instances
   (the ``notify_*`` lists hold the whole transition, as Pacemaker's do);
 - each node's virtual IP may run only where ``ganesha-active`` is 1, on the
-  allowed node with the highest preference (home first, then the others in
-  ganesha-ha.sh's rotated order), and only after the transition's nfs-grace
-  actions (the order constraint ``nfs-grace-clone then VIP``);
+  allowed node with the highest preference score (home first, then the
+  others as ``ganesha_agents.config`` scores them), and only after the
+  transition's nfs-grace actions (the order constraints between
+  ``nfs-grace-clone`` and each VIP);
 - an attribute change reaches the scheduler a moment later
   (``TRANSITION_DELAY``: attrd's CIB write plus the scheduler run).
 
@@ -33,6 +34,8 @@ from typing import Any, TextIO
 
 import attrs
 
+from ganesha_agents.config.plan import failover_targets
+from ganesha_agents.config.spec import NodeAddress
 from ganesha_agents.demo.timeline import Timeline
 from ganesha_agents.fakes import AttributeChange, FakeAttributeStore, FakeNFSDaemon
 from ganesha_agents.grace import GaneshaGrace
@@ -50,9 +53,13 @@ GRACE_ACTIVE = "grace-active"
 
 
 def preference_order(nodes: Sequence[str], home: str) -> list[str]:
-    """ganesha-ha.sh's order for a VIP: home, then the nodes after it, then those before it."""
-    at = list(nodes).index(home)
-    return [home, *nodes[at + 1 :], *nodes[:at]]
+    """Where a node's VIP may run, best first: home, then the failover targets.
+
+    The scores are the generated configuration's (ganesha-ha.sh's); the
+    addresses are placeholders from the documentation range, never used.
+    """
+    addresses = tuple(NodeAddress(name, f"192.0.2.{i + 1}") for i, name in enumerate(nodes))
+    return [home, *failover_targets(addresses, addresses[list(nodes).index(home)])]
 
 
 class _PerThreadStderr:

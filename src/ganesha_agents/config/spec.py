@@ -1,0 +1,148 @@
+"""What the person configuring the cluster decides: nodes, addresses and tunables.
+
+Everything is checked here, once, so the planners and renderers can trust
+their input.  The defaults are the agents' own meta-data values and the
+GlusterFS 3.7 choices; :mod:`ganesha_agents.config.plan` explains the ones
+that differ from 3.7.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import attrs
+
+from ganesha_agents.config.model import check_id
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# ganesha_mon sleeps grace_delay inside its monitor and needs this much more
+# for the attribute updates around the sleep (the agent's validate-all says so too).
+ATTRIBUTE_UPDATE_RESERVE = 2
+
+
+def _address(value: str | IPAddress) -> IPAddress:
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not an IP address") from error
+
+
+@attrs.frozen
+class NodeAddress:
+    """A cluster node (its Pacemaker node name) and the virtual IP whose home it is."""
+
+    name: str = attrs.field(validator=lambda _i, _a, v: check_id(v))
+    ip: IPAddress = attrs.field(converter=_address)
+
+    @classmethod
+    def parse(cls, text: str) -> NodeAddress:
+        """``NODE=IP``, as given on the command line."""
+        name, sep, ip = text.partition("=")
+        if not sep or not name or not ip:
+            raise ValueError(f"{text!r} is not NODE=IP")
+        return cls(name.strip(), ip.strip())
+
+
+@attrs.frozen
+class Timing:
+    """A recurring operation: how often, and how long one run may take (seconds)."""
+
+    interval: int
+    timeout: int
+
+    def __attrs_post_init__(self) -> None:
+        if self.interval < 1 or self.timeout < 1:
+            raise ValueError(f"interval and timeout must be at least 1s, not {self}")
+
+
+def _nodes(value: Any) -> tuple[NodeAddress, ...]:
+    nodes = tuple(value)
+    if not nodes:
+        raise ValueError("at least one node is needed")
+    for what, keys in (
+        ("node", [node.name for node in nodes]),
+        ("virtual IP", [str(node.ip) for node in nodes]),
+    ):
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise ValueError(f"{what} {twice[0]} is given twice")
+    return nodes
+
+
+def _agent(value: str) -> tuple[str, str | None, str]:
+    parts = value.split(":")
+    if len(parts) == 3 and parts[0] == "ocf" and all(parts):
+        return parts[0], parts[1], parts[2]
+    if len(parts) == 2 and parts[0] != "ocf" and all(parts):
+        return parts[0], None, parts[1]
+    raise ValueError(f"{value!r} is not an agent (ocf:PROVIDER:TYPE or CLASS:TYPE)")
+
+
+@attrs.frozen(kw_only=True)
+class ClusterSpec:
+    """The NFS-Ganesha HA configuration to generate.
+
+    ``nodes`` are in the order that decides the failover order (see
+    :func:`ganesha_agents.config.plan.preferences`).  ``grace_delay`` is
+    passed to ganesha_mon only when set, so the agent's default applies
+    otherwise.  ``grace_failure_timeout`` of 0 leaves nfs-grace without a
+    failure-timeout (the 3.7 behaviour: a failed start needs a manual
+    cleanup).  ``properties`` adds the cluster options; ``stonith_enabled`` is
+    only written then.
+    """
+
+    nodes: tuple[NodeAddress, ...] = attrs.field(converter=_nodes)
+    provider: str = "ganesha"
+    vip_agent: str = "ocf:heartbeat:IPaddr2"
+    cidr_netmask: int | None = None
+    nic: str | None = None
+    grace_delay: int | None = None
+    ganesha_active: str = "ganesha-active"
+    grace_active: str = "grace-active"
+    mon_monitor: Timing = Timing(10, 10)
+    grace_monitor: Timing = Timing(5, 10)
+    vip_monitor: Timing = Timing(15, 20)
+    grace_failure_timeout: int = 60
+    properties: bool = False
+    stonith_enabled: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        _agent(self.vip_agent)
+        check_id(self.provider)
+        check_id(self.ganesha_active)
+        check_id(self.grace_active)
+        for node in self.nodes:
+            check_id(self.vip_id(node))
+        if self.ganesha_active == self.grace_active:
+            raise ValueError("ganesha-active and grace-active must be different attributes")
+        if self.grace_delay is not None:
+            limit = self.mon_monitor.timeout - ATTRIBUTE_UPDATE_RESERVE
+            if not 0 <= self.grace_delay <= limit:
+                raise ValueError(
+                    f"grace_delay must be between 0 and {limit}s: ganesha_mon waits it inside "
+                    f"its {self.mon_monitor.timeout}s monitor and needs "
+                    f"{ATTRIBUTE_UPDATE_RESERVE}s for the attribute updates"
+                )
+        if self.grace_failure_timeout < 0:
+            raise ValueError("grace_failure_timeout cannot be negative")
+        for node in self.nodes:
+            self.netmask(node.ip)
+
+    @property
+    def vip_class(self) -> tuple[str, str | None, str]:
+        return _agent(self.vip_agent)
+
+    def netmask(self, ip: IPAddress) -> int:
+        """The prefix length for one virtual IP: the option, else a host route (/32, /128)."""
+        if self.cidr_netmask is None:
+            return ip.max_prefixlen
+        if not 1 <= self.cidr_netmask <= ip.max_prefixlen:
+            raise ValueError(f"cidr_netmask {self.cidr_netmask} does not fit {ip}")
+        return self.cidr_netmask
+
+    @staticmethod
+    def vip_id(node: NodeAddress) -> str:
+        """The 3.7 name of a node's virtual IP resource."""
+        return f"{node.name}-cluster_ip-1"
