@@ -52,7 +52,7 @@ class ResourceAgent(Generic[P]):
     """Base class of every ocfkit agent.
 
     Class attributes describe the agent (``name``, ``version``, descriptions,
-    ``parameters``: an attrs class made with :func:`ocfkit.parameter`);
+    ``parameters``: a :class:`ocfkit.Parameters` subclass);
     methods decorated with :func:`ocfkit.action` implement the actions.
     Constructor arguments are the agent's collaborators, so tests pass fakes
     and the entry point lets the real ones be built on first use.

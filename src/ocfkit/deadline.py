@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT_MS = 20_000
 """Pacemaker's default operation timeout (20 s), also what ocf-tester sets."""
 
+MAX_TIMEOUT_MS = 2**31 - 1
+"""The longest timeout Pacemaker can express (a C int of milliseconds, about 24 days).
+
+Anything longer is garbage; read as this, it keeps sleeps and subprocess
+waits within what the operating system accepts.
+"""
+
 
 class Deadline:
     """A point in monotonic time by which the action must have finished."""
@@ -36,7 +43,10 @@ class Deadline:
 
     @classmethod
     def from_timeout_ms(cls, clock: Clock, timeout_ms: int | None) -> Deadline:
-        ms = DEFAULT_TIMEOUT_MS if timeout_ms is None or timeout_ms <= 0 else timeout_ms
+        if timeout_ms is None or timeout_ms <= 0:
+            ms = DEFAULT_TIMEOUT_MS
+        else:
+            ms = min(timeout_ms, MAX_TIMEOUT_MS)
         return cls(clock, ms / 1000)
 
     def remaining(self) -> float:

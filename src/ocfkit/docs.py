@@ -68,7 +68,8 @@ def man_page(agent: type[ResourceAgent[Any]], section: str = "7") -> str:
     lines = [
         f'.TH {agent.name.upper()} {section} "" "ocfkit" "OCF resource agents"',
         ".SH NAME",
-        _roff(f"{agent.name} \\- {shortdesc}"),
+        # The "\-" separator is roff (whatis reads it); only the agent's words are escaped.
+        f"{_roff(agent.name)} \\- {_roff(shortdesc)}",
         ".SH DESCRIPTION",
         _roff(longdesc),
         ".SH PARAMETERS",

@@ -82,6 +82,19 @@ class LogSettings(Record):
         )
 
 
+def format_date(datefmt: str, when: float) -> str:
+    """``date +FORMAT``'s rendering, which is what ocf_log uses: strftime plus ``%N``.
+
+    ``%N`` (nanoseconds) is not strftime's but shell agents have it through
+    ``date``; a lab or an operator who sets ``HA_DATEFMT="%F %T.%N "`` gets
+    sub-second timestamps from ocfkit agents too.
+    """
+    if "%N" in datefmt:
+        nanoseconds = f"{int((when % 1) * 1e9):09d}"
+        datefmt = datefmt.replace("%N", nanoseconds)
+    return time.strftime(datefmt, time.localtime(when))
+
+
 class AgentLog:
     """The logger an action writes to: ``self.log.info("...")``.
 
@@ -134,6 +147,15 @@ class AgentLog:
         self.logger.log(level, msg, *args, exc_info=exc_info, extra=extra, stacklevel=3)
 
 
+def _c_string(text: str) -> str:
+    """Text syslog(3) accepts: no NUL and no lone surrogate.
+
+    Python holds undecodable bytes of the environment as lone surrogates, which
+    ``syslog.syslog`` refuses with an exception; they are written as ``\\udcXX``.
+    """
+    return text.replace("\0", " ").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
     import logging
 
@@ -150,7 +172,7 @@ def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
             if record.exc_info:
                 line += "\n" + self.formatException(record.exc_info)
             if self.with_date:
-                line = time.strftime(settings.datefmt, time.localtime(record.created)) + line
+                line = format_date(settings.datefmt, record.created) + line
             return line
 
     class AppendHandler(logging.Handler):
@@ -176,7 +198,7 @@ def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
 
             self.syslog = syslog
             code = getattr(syslog, "LOG_" + facility.upper(), syslog.LOG_DAEMON)
-            syslog.openlog(settings.tag, 0, code)
+            syslog.openlog(_c_string(settings.tag), 0, code)
             self.priorities = {
                 DEBUG: syslog.LOG_DEBUG,
                 INFO: syslog.LOG_INFO,
@@ -187,7 +209,7 @@ def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
 
         def emit(self, record: logging.LogRecord) -> None:
             text = f"{_LEVEL_WORDS.get(record.levelno, record.levelname)}: {record.getMessage()}"
-            self.syslog.syslog(self.priorities.get(record.levelno, 6), text.replace("\0", " "))
+            self.syslog.syslog(self.priorities.get(record.levelno, 6), _c_string(text))
 
     class StderrHandler(logging.Handler):
         def __init__(self, level: int) -> None:

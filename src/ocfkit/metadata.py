@@ -67,7 +67,10 @@ def descriptions(agent: type[ResourceAgent[Any]]) -> tuple[str, str]:
 
 
 def parameters_of(agent: type[ResourceAgent[Any]]) -> tuple[ParameterSpec, ...]:
-    specs = parameter_specs(agent.parameters)
+    declared = getattr(agent, "parameters", None)
+    if declared is None:  # a clear error, not an AttributeError from main()
+        raise AgentDefinitionError(f"{agent.name}: no parameters class declared")
+    specs = parameter_specs(declared)
     if not specs:
         raise AgentDefinitionError(
             f"{agent.name}: OCF meta-data needs at least one parameter (the schemas require one)"
@@ -94,8 +97,13 @@ def build(agent: type[ResourceAgent[Any]], flavour: Flavour = "1.1") -> etree._E
     _text(root, "longdesc", longdesc)
     _text(root, "shortdesc", shortdesc)
     parameters = etree.SubElement(root, "parameters")
-    for spec in parameters_of(agent):
-        _parameter(parameters, spec, compat)
+    specs = parameters_of(agent)
+    groups = [s.unique_group for s in specs if s.unique_group]
+    for spec in specs:
+        # 1.0's unique="1" says "this parameter alone is unique": true only of a
+        # group of one.  Marking each member of a larger group would claim more.
+        alone = spec.unique_group is not None and groups.count(spec.unique_group) == 1
+        _parameter(parameters, spec, compat, alone)
     actions = etree.SubElement(root, "actions")
     for spec_ in agent.actions().specs:
         if compat and spec_.name not in DTD_ACTIONS:
@@ -129,11 +137,13 @@ def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
     return element
 
 
-def _parameter(parent: etree._Element, spec: ParameterSpec, compat: bool) -> None:
+def _parameter(
+    parent: etree._Element, spec: ParameterSpec, compat: bool, unique_alone: bool
+) -> None:
     element = etree.SubElement(parent, "parameter", name=spec.name)
     longdesc, shortdesc = spec.longdesc, spec.shortdesc
     if compat:
-        element.set("unique", "1" if spec.unique_group else "0")
+        element.set("unique", "1" if unique_alone else "0")
         element.set("required", "1" if spec.required else "0")
         extra = spec.type.describe() if isinstance(spec.type, Select) else ""
         if spec.deprecated is not None:

@@ -26,7 +26,7 @@ from ocfkit.paramtypes import STRING, Boolean, ParameterValueError, ParamType, i
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from typing import Any, dataclass_transform
+    from typing import Any, ClassVar, dataclass_transform
 
 else:
 
@@ -184,7 +184,12 @@ class Parameters:
     """Base class of an agent's parameters; subclasses declare fields with :func:`parameter`."""
 
     __ocf_parameters__: tuple[ParameterSpec, ...] = ()
-    __attrs_attrs__ = _AttrsView()
+    if TYPE_CHECKING:
+        # What attrs' own annotations look for, so attrs.fields() and friends
+        # type-check on a Parameters class as they run.
+        __attrs_attrs__: ClassVar[Any]
+    else:
+        __attrs_attrs__ = _AttrsView()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

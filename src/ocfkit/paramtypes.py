@@ -111,12 +111,11 @@ class Boolean(ParamType):
     python_type = bool
 
     def convert(self, raw: str) -> bool:
-        return raw.strip() in TRUE_WORDS
+        return raw in TRUE_WORDS  # exactly: quoted ``ocf_is_true "$x"`` does not strip
 
     @staticmethod
     def recognised(raw: str) -> bool:
-        word = raw.strip()
-        return word in TRUE_WORDS or word in FALSE_WORDS
+        return raw in TRUE_WORDS or raw in FALSE_WORDS
 
     def render_default(self, value: Any) -> str:
         return "true" if value else "false"
@@ -162,9 +161,24 @@ _BY_ANNOTATION: dict[object, ParamType] = {
 }
 
 
+def _named_type(annotation: str) -> str:
+    """The one type an optional spelling names: ``None | int``, ``typing.Optional[int]``.
+
+    Otherwise such a spelling would fall through to the default's type: an
+    ``int`` parameter with ``default=None`` would be read as a string.
+    """
+    text = annotation.replace("typing.", "")
+    if text.startswith("Optional[") and text.endswith("]"):
+        text = text[len("Optional[") : -1]
+    parts = [part.strip() for part in text.split("|") if part.strip() != "None"]
+    return parts[0] if len(parts) == 1 else annotation
+
+
 def infer_type(annotation: object, default: object) -> ParamType:
     """The content type a field declares through its annotation or its default."""
     found = _BY_ANNOTATION.get(annotation) if isinstance(annotation, str | type) else None
+    if found is None and isinstance(annotation, str):
+        found = _BY_ANNOTATION.get(_named_type(annotation))
     if found is not None:
         return found
     if isinstance(default, bool):

@@ -125,7 +125,12 @@ def install(
     wanted = names or sorted(registered())
     directory = provider_dir(provider, ocf_root)
     if not directory.exists():
-        directory.mkdir(mode=0o755, parents=True)
+        missing = [d for d in (directory, *directory.parents) if not d.exists()]
+        directory.mkdir(parents=True)
+        # Explicitly, whatever the umask: the controller runs meta-data as
+        # hacluster, which must be able to reach the shims.
+        for made in missing:
+            made.chmod(0o755)
         (directory / CREATED_MARKER).touch()
     installed = []
     for wanted_name in wanted:

@@ -9,7 +9,6 @@ Protocol so tests and the demo keep it in memory instead.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 TYPE_CHECKING = False
@@ -57,13 +56,23 @@ class FileState:
         directory = os.path.dirname(self.path)
         os.makedirs(directory, mode=0o755, exist_ok=True)
         temporary = f"{self.path}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, self.path)
+        try:
+            with open(temporary, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            # The old state stays as it was; so must the directory (no stray file).
+            try:  # noqa: SIM105 (contextlib is kept off the action path)
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
 
     def remove(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:  # noqa: SIM105 (contextlib is kept off the action path)
             os.unlink(self.path)
+        except FileNotFoundError:
+            pass
 
 
 class DirectoryStateStore:

@@ -80,18 +80,30 @@ class ExecutableTarget:
     ) -> Outcome:
         argv = [self.path] if action is None else [self.path, action]
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), **environ}
-        done = subprocess.run(
-            argv,
-            env=env,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=self.timeout,
-            user=user,
-            cwd="/",
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        try:
+            done = subprocess.run(
+                argv,
+                env=env,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=self.timeout,
+                user=user,
+                cwd="/",
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError as error:
+            # What Pacemaker's executor answers when the agent cannot be run at
+            # all; a failed check, not the end of the suite.
+            code = (
+                ExitCode.ERR_PERM if isinstance(error, PermissionError) else ExitCode.ERR_INSTALLED
+            )
+            return Outcome(action or "", code, "", f"cannot run {self.path}: {error}")
+        except subprocess.TimeoutExpired:
+            return Outcome(
+                action or "", ExitCode.ERR_GENERIC, "", f"timed out after {self.timeout:g}s"
+            )
         return Outcome(action or "", done.returncode, done.stdout, done.stderr)
 
 
@@ -220,13 +232,15 @@ class Suite:
             compat.exit_code == 0 and verdict.valid and "<!DOCTYPE" in compat.stdout,
             "; ".join(verdict.errors[:3]),
         )
-        bare = self.target.run("meta-data", {})
+        # Only what every caller sets (ocf-tester and Pacemaker both set OCF_ROOT).
+        bare_env = {"OCF_ROOT": "/usr/lib/ocf"}
+        bare = self.target.run("meta-data", bare_env)
         self.record(
-            "meta-data works with an empty environment",
+            "meta-data works without parameters or meta attributes",
             bare.exit_code == 0 and bare.stdout.strip() != "",
         )
         if self.as_nobody:
-            nobody = self.target.run("meta-data", {}, user="nobody")
+            nobody = self.target.run("meta-data", bare_env, user="nobody")
             self.record(
                 "meta-data works as user nobody",
                 nobody.exit_code == 0,

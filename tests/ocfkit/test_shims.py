@@ -1,0 +1,258 @@
+"""Installed shims: what Pacemaker and ocf-tester execute."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ocfkit import shims
+from ocfkit.examples.dummy import Dummy
+from ocfkit.metadata import render
+from ocfkit.testing.conformance import check
+
+PROVIDER = "ocfkit-test"
+TINY_AGENT = '''
+from ocfkit import ExitCode, Parameters, ResourceAgent, action, parameter
+
+
+class TinyParameters(Parameters):
+    word: str = parameter(default="w", shortdesc="A word")
+
+
+class Tiny(ResourceAgent[TinyParameters]):
+    """A tiny agent in a module that may disappear"""
+
+    name = "tiny"
+    parameters = TinyParameters
+
+    @action(timeout=20)
+    def start(self) -> None:
+        return None
+
+    @action(timeout=20)
+    def stop(self) -> None:
+        return None
+
+    @action(timeout=20)
+    def monitor(self) -> ExitCode:
+        return ExitCode.NOT_RUNNING
+'''
+
+
+def run_shim(
+    path: Path, action: str, user: str | None = None, **environ: str
+) -> subprocess.CompletedProcess[str]:
+    """Run as Pacemaker does: only the action on argv, a clean environment, no terminal."""
+    return subprocess.run(
+        [str(path), action],
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf", **environ},
+        capture_output=True,
+        text=True,
+        check=False,
+        user=user,
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def ocf_root(world_dir: Path) -> Path:
+    return world_dir / "ocf"
+
+
+@pytest.fixture
+def dummy_shim(ocf_root: Path) -> Path:
+    (shim,) = shims.install(PROVIDER, ["dummy"], ocf_root=ocf_root)
+    return shim.path
+
+
+@pytest.fixture
+def tiny_module(world_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A module importable now, which a test may delete later."""
+    directory = world_dir / "modules"
+    directory.mkdir(mode=0o755)
+    module = directory / "ocfkit_tiny_agent.py"
+    module.write_text(TINY_AGENT)
+    monkeypatch.syspath_prepend(str(directory))
+    yield module
+    sys.modules.pop("ocfkit_tiny_agent", None)
+
+
+def test_shim_file(dummy_shim: Path, ocf_root: Path) -> None:
+    assert dummy_shim == ocf_root / "resource.d" / PROVIDER / "dummy"
+    assert stat.S_IMODE(dummy_shim.stat().st_mode) == 0o755
+    first, second = dummy_shim.read_text().splitlines()[:2]
+    assert first == f"#!{os.path.realpath(sys.executable)} -IS"
+    assert second.startswith(f"{shims.MARKER} ocf:{PROVIDER}:dummy runs ")
+    assert "ocfkit.examples.dummy:Dummy" in second
+    assert shims.is_shim(dummy_shim)
+
+
+@pytest.mark.real
+@pytest.mark.parametrize(
+    ("versions", "flavour"),
+    [({}, "1.1"), ({"OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1"}, "1.1"),
+     ({"OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "0"}, "1.0"),
+     ({"OCF_RA_VERSION_MAJOR": " 1", "OCF_RA_VERSION_MINOR": "0 "}, "1.0")],
+)  # fmt: skip
+def test_shim_meta_data_is_the_in_process_document(
+    dummy_shim: Path, versions: dict[str, str], flavour: str
+) -> None:
+    done = run_shim(dummy_shim, "meta-data", **versions)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == render(Dummy, "1.0" if flavour == "1.0" else "1.1")
+    assert done.stderr == ""
+
+
+@pytest.mark.real
+def test_shim_meta_data_imports_nothing(tiny_module: Path, ocf_root: Path) -> None:
+    """meta-data is answered from the embedded text, even when the agent cannot be imported."""
+    from ocfkit.registry import load
+
+    (shim,) = shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
+    assert shim.name == "tiny"  # a reference installs under the agent's own name
+    expected = render(load("ocfkit_tiny_agent:Tiny"))
+    tiny_module.unlink()
+    done = run_shim(shim.path, "meta-data")
+    assert (done.returncode, done.stdout) == (0, expected)
+    broken = run_shim(shim.path, "monitor")
+    assert broken.returncode == 1
+    assert "ocfkit_tiny_agent" in broken.stderr
+
+
+@pytest.mark.real
+def test_shim_runs_the_agent(dummy_shim: Path, world_dir: Path) -> None:
+    rsctmp = world_dir / "rsctmp"
+    environ = {"OCF_RESOURCE_INSTANCE": "d1", "HA_RSCTMP": str(rsctmp)}
+    assert run_shim(dummy_shim, "monitor", **environ).returncode == 7
+    assert run_shim(dummy_shim, "start", **environ).returncode == 0
+    assert (rsctmp / "dummy-d1.state").read_text() == "dummy\n"
+    assert run_shim(dummy_shim, "monitor", **environ).returncode == 0
+    bad = run_shim(dummy_shim, "start", OCF_RESKEY_op_sleep="soon", **environ)
+    assert bad.returncode == 6
+    assert "ocf-exit-reason:parameter 'op_sleep': 'soon' is not an integer" in bad.stderr
+    assert run_shim(dummy_shim, "stop", **environ).returncode == 0
+    assert run_shim(dummy_shim, "monitor", **environ).returncode == 7
+
+
+@pytest.mark.real
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as nobody")
+def test_shim_meta_data_as_nobody(dummy_shim: Path) -> None:
+    done = run_shim(dummy_shim, "meta-data", user="nobody")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == render(Dummy)
+
+
+def test_uninstall_removes_only_shims(ocf_root: Path, dummy_shim: Path) -> None:
+    foreign = dummy_shim.parent / "IPaddr2"
+    foreign.write_text("#!/bin/sh\n# a shell agent ocfkit did not write\n")
+    assert shims.uninstall(PROVIDER, ocf_root=ocf_root) == [dummy_shim]
+    assert not dummy_shim.exists()
+    assert foreign.read_text().startswith("#!/bin/sh")
+    assert dummy_shim.parent.is_dir()  # not empty: kept
+    # Named removal of a foreign file is refused silently: nothing but shims is touched.
+    assert shims.uninstall(PROVIDER, ["IPaddr2"], ocf_root=ocf_root) == []
+    assert foreign.exists()
+
+
+def test_uninstall_removes_the_directory_it_created(ocf_root: Path, dummy_shim: Path) -> None:
+    assert shims.uninstall(PROVIDER, ["dummy"], ocf_root=ocf_root) == [dummy_shim]
+    assert not dummy_shim.parent.exists()
+    assert shims.uninstall(PROVIDER, ocf_root=ocf_root) == []  # nothing left: no error
+
+
+def test_uninstall_keeps_a_directory_it_did_not_create(ocf_root: Path) -> None:
+    existing = ocf_root / "resource.d" / "heartbeat"
+    existing.mkdir(parents=True)
+    (shim,) = shims.install("heartbeat", ["dummy"], ocf_root=ocf_root)
+    shims.uninstall("heartbeat", ocf_root=ocf_root)
+    assert not shim.path.exists()
+    assert existing.is_dir()
+
+
+def test_install_refuses_to_overwrite_a_foreign_file(ocf_root: Path) -> None:
+    directory = ocf_root / "resource.d" / PROVIDER
+    directory.mkdir(parents=True)
+    foreign = directory / "dummy"
+    foreign.write_text("#!/bin/sh\nexit 0\n")
+    with pytest.raises(FileExistsError, match="not installed by ocfkit"):
+        shims.install(PROVIDER, ["dummy"], ocf_root=ocf_root)
+    assert foreign.read_text() == "#!/bin/sh\nexit 0\n"
+    (shim,) = shims.install(PROVIDER, ["dummy"], ocf_root=ocf_root, force=True)
+    assert shims.is_shim(shim.path)
+
+
+def test_reinstall_replaces_a_shim(ocf_root: Path, dummy_shim: Path) -> None:
+    dummy_shim.write_text(dummy_shim.read_text().replace("METADATA_1_1 = ", "OLD = "))
+    shims.install(PROVIDER, ["dummy"], ocf_root=ocf_root)
+    assert "METADATA_1_1 = " in dummy_shim.read_text()
+    assert sorted(p.name for p in dummy_shim.parent.iterdir()) == [shims.CREATED_MARKER, "dummy"]
+
+
+def test_install_is_world_readable_whatever_the_umask(ocf_root: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        (shim,) = shims.install(PROVIDER, ["dummy"], ocf_root=ocf_root / "deep")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(shim.path.stat().st_mode) == 0o755
+    for directory in (shim.path.parent, shim.path.parent.parent, ocf_root / "deep"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o755, directory
+
+
+@pytest.mark.parametrize("provider", ["", "a/b", ".hidden", ".."])
+def test_provider_names_are_checked(provider: str, ocf_root: Path) -> None:
+    with pytest.raises(ValueError, match="invalid provider"):
+        shims.install(provider, ["dummy"], ocf_root=ocf_root)
+
+
+def test_unknown_agent_is_a_lookup_error(ocf_root: Path) -> None:
+    with pytest.raises(LookupError, match="no agent named 'nonesuch'"):
+        shims.install(PROVIDER, ["nonesuch"], ocf_root=ocf_root)
+
+
+def test_import_roots_point_at_the_code_in_use() -> None:
+    roots = shims.import_roots("ocfkit.examples.dummy", "ocfkit")
+    import ocfkit
+
+    assert str(Path(ocfkit.__file__).resolve().parents[1]) == roots[0]
+    with pytest.raises(LookupError):
+        shims.import_roots("no_such_module_anywhere")
+
+
+# ----------------------------------------------------------- Debian's ocf-tester
+
+
+@pytest.mark.real
+@pytest.mark.skipif(os.geteuid() != 0, reason="ocf-tester checks meta-data as nobody only as root")
+def test_installed_example_passes_debians_ocf_tester(dummy_shim: Path, world_dir: Path) -> None:
+    rsctmp = world_dir / "rsctmp"
+    rsctmp.mkdir(mode=0o755)
+    done = subprocess.run(
+        ["ocf-tester", "-n", "ocfkit-dummy", str(dummy_shim)],
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HA_RSCTMP": str(rsctmp)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{dummy_shim} passed all tests" in done.stdout
+    assert not any(rsctmp.iterdir())  # it stopped what it started
+
+
+@pytest.mark.real
+def test_installed_example_passes_the_conformance_suite(dummy_shim: Path, world_dir: Path) -> None:
+    rsctmp = world_dir / "conformance"
+    rsctmp.mkdir(mode=0o755)
+    report = check(str(dummy_shim), rsctmp=str(rsctmp))
+    assert report.ok, report.render()
+    ran_as_nobody = [c for c in report.checks if c.name == "meta-data works as user nobody"]
+    assert ran_as_nobody and ran_as_nobody[0].skipped is (os.geteuid() != 0)
