@@ -10,6 +10,7 @@ the D-Bus client, a notify of ganesha_grace never reads a pid file.
 from __future__ import annotations
 
 from ganesha_agents import __version__
+from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
 from ocfkit import GenericError, Parameters, ResourceAgent
 
 TYPE_CHECKING = False
@@ -25,14 +26,6 @@ if TYPE_CHECKING:
     P = TypeVar("P", bound=Parameters)
 else:
     P = None
-
-# Where nfs-ganesha writes its pid file: its own default (4.x), then the
-# systemd and init-script locations the 3.7 agents knew.
-DEFAULT_PID_FILES = (
-    "/var/run/ganesha/ganesha.pid",
-    "/var/run/ganesha.pid",
-    "/var/run/ganesha.nfsd.pid",
-)
 
 
 class GaneshaAgent(ResourceAgent[P]):

@@ -23,7 +23,8 @@ Differences from the GlusterFS 3.7 agent, each for a reason:
 
 from __future__ import annotations
 
-from ganesha_agents.common import DEFAULT_PID_FILES, GaneshaAgent
+from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
+from ganesha_agents.common import GaneshaAgent
 from ocfkit import (
     ConfigurationError,
     ExitCode,

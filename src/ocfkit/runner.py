@@ -4,8 +4,8 @@ Values from the environment (node names, attribute names) end up on command
 lines; passing them as separate argv elements means no quoting can go wrong.
 A program that is not installed is reported as OCF_ERR_INSTALLED (5), one
 that outlives what is left of the action's deadline is killed and reported.
-``subprocess`` is imported on the first call, so actions that run nothing do
-not pay for it.
+Programs are started by :mod:`ocfkit.spawn` (``posix_spawn`` and pipes),
+which spares every action the import of ``subprocess``.
 """
 
 from __future__ import annotations
@@ -108,33 +108,33 @@ class CommandRunner:
         args = tuple(str(a) for a in argv)
         if any("\0" in a for a in args):
             raise GenericError(f"{args[0]}: an argument contains a NUL byte")
-        import subprocess
         import time
+
+        from ocfkit.spawn import Timeout, run_captured
 
         limit = self.deadline.bound(timeout)
         started = time.monotonic()
         try:
-            done = subprocess.run(
+            code, out, err = run_captured(
                 args,
-                input=input,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=limit,
                 env=self.env,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                check=False,
+                stdin=None if input is None else input.encode(),
+                timeout=limit,
             )
         except FileNotFoundError as error:
             raise NotInstalledError(f"{args[0]}: program not found") from error
         except PermissionError as error:
             raise NotInstalledError(f"{args[0]}: cannot be executed ({error.strerror})") from error
-        except subprocess.TimeoutExpired as error:
+        except Timeout as error:
             if self.log:
                 self.log.error("%s killed after %.1fs (deadline)", _show(args), limit)
             raise DeadlineExceeded(f"{args[0]} did not finish within {limit:.1f}s") from error
         result = CommandResult(
-            args, done.returncode, done.stdout, done.stderr, time.monotonic() - started
+            args,
+            code,
+            out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"),
+            time.monotonic() - started,
         )
         self._log(result)
         if check and not result.ok:
@@ -142,16 +142,27 @@ class CommandRunner:
         return result
 
     def _log(self, result: CommandResult) -> None:
+        """Debug lines for every run, a warning with stderr for a failed one.
+
+        Nothing is formatted unless it will be written: a healthy monitor
+        must not pay for quoting its command lines.
+        """
         if self.log is None:
             return
-        self.log.debug(
-            "ran %s -> %d in %.3fs", _show(result.argv), result.returncode, result.duration
-        )
-        if result.stdout:
-            self.log.debug("%s stdout: %s", result.argv[0], result.stdout[:_OUTPUT_LOG_LIMIT])
-        if result.stderr:
-            level = self.log.debug if result.ok else self.log.warning
-            level("%s stderr: %s", result.argv[0], result.stderr.strip()[:_OUTPUT_LOG_LIMIT])
+        if self.log.settings.debug:
+            self.log.debug(
+                "ran %s -> %d in %.3fs", _show(result.argv), result.returncode, result.duration
+            )
+            if result.stdout:
+                self.log.debug("%s stdout: %s", result.argv[0], result.stdout[:_OUTPUT_LOG_LIMIT])
+            if result.stderr and result.ok:
+                self.log.debug(
+                    "%s stderr: %s", result.argv[0], result.stderr.strip()[:_OUTPUT_LOG_LIMIT]
+                )
+        if result.stderr and not result.ok:
+            self.log.warning(
+                "%s stderr: %s", result.argv[0], result.stderr.strip()[:_OUTPUT_LOG_LIMIT]
+            )
 
 
 def _show(argv: Sequence[str]) -> str:
