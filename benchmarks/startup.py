@@ -1,0 +1,175 @@
+"""Whole-process start-up benchmark of agents, run the way Pacemaker runs them.
+
+Pacemaker forks an agent for every operation, on every node, every few
+seconds, so what counts is the time from exec to exit.  This runs each case
+many times as a separate process and reports the median and 90th percentile,
+and the ratios of ocfkit's agents to three references:
+
+- resource-agents' shell ``Dummy`` (Debian package resource-agents);
+- the same state-file agent written on resource-agents' ``ocf.py``
+  (``agents/ocfpy_dummy``);
+- a bare ``python3 -I -S -c pass``, the floor for any Python agent.
+
+ocfkit's agents run as installed shims (``ocfkit.shims``) in a temporary OCF
+root.  The ganesha agents' attribute tool is replaced by a tiny shell script
+(an ``attrd_updater`` answering as Pacemaker 2.1.5 does) and ganesha.nfsd's
+pid file is held locked by a stand-in process (``ganesha_agents.standins``),
+so the figures are the agents' own cost, not attrd's.  Run it with ``./dev bench`` (``--runs``, ``--json FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganesha_agents.standins import ganesha_pid_holder, write_attrd_updater
+
+HERE = Path(__file__).resolve().parent
+SHELL_DUMMY = Path("/usr/lib/ocf/resource.d/heartbeat/Dummy")
+OCF_PY = Path("/usr/lib/ocf/lib/heartbeat/ocf.py")
+PYTHON = "/usr/bin/python3"
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    expect: int = 0
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    median_ms: float
+    p90_ms: float
+    runs: int
+
+
+def measure(case: Case, runs: int, warmup: int = 5) -> Figure:
+    samples = []
+    for index in range(warmup + runs):
+        started = time.perf_counter()
+        done = subprocess.run(
+            case.argv, env=dict(case.env), capture_output=True, check=False, timeout=60
+        )
+        elapsed = time.perf_counter() - started
+        if done.returncode != case.expect:
+            raise SystemExit(
+                f"{case.label}: exit {done.returncode}, expected {case.expect}\n"
+                f"{done.stderr.decode(errors='replace')}"
+            )
+        if index >= warmup:
+            samples.append(elapsed * 1000)
+    samples.sort()
+    p90 = samples[min(len(samples) - 1, int(len(samples) * 0.9))]
+    return Figure(case.label, statistics.median(samples), p90, runs)
+
+
+def run_once(argv: Sequence[str], env: Mapping[str, str], expect: int = 0) -> None:
+    done = subprocess.run(list(argv), env=dict(env), capture_output=True, check=False, timeout=60)
+    if done.returncode != expect:
+        raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}\n{done.stderr.decode()}")
+
+
+def cases(root: Path) -> list[Case]:
+    from ocfkit.shims import install
+
+    ocf_root = root / "ocf"
+    install("bench", ["dummy", "ganesha_mon", "ganesha_grace"], ocf_root=ocf_root)
+    shims = ocf_root / "resource.d" / "bench"
+    rsctmp = root / "rsctmp"
+    rsctmp.mkdir()
+    stubs = root / "bin"
+    stubs.mkdir()
+    write_attrd_updater(stubs)
+    base = {
+        "PATH": f"{stubs}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "OCF_ROOT": "/usr/lib/ocf",
+        "OCF_RA_VERSION_MAJOR": "1",
+        "OCF_RA_VERSION_MINOR": "1",
+        "OCF_RESOURCE_INSTANCE": "bench",
+        "OCF_RESKEY_CRM_meta_timeout": "20000",
+        "OCF_EXIT_REASON_PREFIX": "ocf-exit-reason:",
+        "HA_RSCTMP": str(rsctmp),
+        "HA_LOGFILE": str(root / "agents.log"),
+        "HA_debug": "0",
+        "OCF_RESKEY_CRM_meta_on_node": "bench",
+    }
+    monitor = {**base, "OCF_RESKEY_CRM_meta_interval": "10000"}
+    ganesha = {**monitor, "OCF_RESKEY_pid_file": str(root / "ganesha.pid")}
+    notify = {
+        **base,
+        "OCF_RESKEY_CRM_meta_notify_type": "post",
+        "OCF_RESKEY_CRM_meta_notify_operation": "start",
+        "OCF_RESKEY_CRM_meta_notify_start_uname": "node2",
+        "OCF_RESKEY_CRM_meta_notify_start_resource": "nfs-grace:1",
+        "OCF_RESKEY_CRM_meta_notify_stop_uname": " ",
+        "OCF_RESKEY_CRM_meta_notify_stop_resource": " ",
+    }
+    ocfpy = str(HERE / "agents" / "ocfpy_dummy")
+    for agent, env in ((str(SHELL_DUMMY), base), (ocfpy, base), (str(shims / "dummy"), base)):
+        run_once([agent, "start"], env)
+    run_once([str(shims / "ganesha_mon"), "start"], ganesha)
+    run_once([str(shims / "ganesha_grace"), "start"], base)
+    return [
+        Case("python3 -I -S -c pass", (PYTHON, "-I", "-S", "-c", "pass"), base),
+        Case("shell Dummy monitor", (str(SHELL_DUMMY), "monitor"), monitor),
+        Case("ocf.py agent monitor", (ocfpy, "monitor"), monitor),
+        Case("ocfkit dummy monitor", (str(shims / "dummy"), "monitor"), monitor),
+        Case("shell Dummy meta-data", (str(SHELL_DUMMY), "meta-data"), base),
+        Case("ocf.py agent meta-data", (ocfpy, "meta-data"), base),
+        Case("ocfkit dummy meta-data", (str(shims / "dummy"), "meta-data"), base),
+        Case("ganesha_mon meta-data", (str(shims / "ganesha_mon"), "meta-data"), base),
+        Case("ganesha_mon monitor (healthy)", (str(shims / "ganesha_mon"), "monitor"), ganesha),
+        Case("ganesha_grace meta-data", (str(shims / "ganesha_grace"), "meta-data"), base),
+        Case("ganesha_grace monitor (healthy)", (str(shims / "ganesha_grace"), "monitor"), monitor),
+        Case("ganesha_grace notify (post-start)", (str(shims / "ganesha_grace"), "notify"), notify),
+    ]
+
+
+def report(figures: list[Figure]) -> str:
+    by = {f.label: f for f in figures}
+    lines = [f"{'case':<36} {'median':>9} {'p90':>9}", "-" * 56]
+    lines += [f"{f.label:<36} {f.median_ms:8.1f}ms {f.p90_ms:8.1f}ms" for f in figures]
+    lines.append("")
+    for what in ("monitor", "meta-data"):
+        ours = by[f"ocfkit dummy {what}"].median_ms
+        lines.append(
+            f"ocfkit dummy {what}: {ours / by[f'shell Dummy {what}'].median_ms:.2f}x shell Dummy, "
+            f"{ours / by[f'ocf.py agent {what}'].median_ms:.2f}x the ocf.py agent, "
+            f"{ours / by['python3 -I -S -c pass'].median_ms:.2f}x bare python3 -I -S"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    for required in (SHELL_DUMMY, OCF_PY):
+        if not required.exists():
+            print(f"{required} is missing: install Debian's resource-agents", file=sys.stderr)
+            return 2
+    with tempfile.TemporaryDirectory(prefix="ocfkit-bench-") as made:
+        root = Path(made)
+        root.chmod(0o755)
+        with ganesha_pid_holder(root / "ganesha.pid"):
+            figures = [measure(case, args.runs) for case in cases(root)]
+    print(report(figures))
+    if args.json is not None:
+        args.json.write_text(json.dumps([f.__dict__ for f in figures], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

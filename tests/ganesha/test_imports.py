@@ -1,0 +1,75 @@
+"""The agents' frequent actions import nothing they do not use, run as whole processes.
+
+Pacemaker runs ganesha_mon's monitor every 10 s and ganesha_grace's every 5 s
+on every node.  This runs them as installed shims would run (a fresh
+interpreter, real backends) against stand-ins for attrd and ganesha.nfsd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ganesha_agents.standins import ganesha_pid_holder, write_attrd_updater
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ["lxml", "gi", "pydbus", "attrs", "typing", "logging", "subprocess", "click"]
+
+PROGRAM = """
+import json, sys
+from ganesha_agents.mon import GaneshaMon
+from ganesha_agents.grace import GaneshaGrace
+heavy = %r
+base = {"OCF_RESOURCE_INSTANCE": "imports", "HA_RSCTMP": sys.argv[1],
+        "OCF_RESKEY_CRM_meta_timeout": "2000", "OCF_RESKEY_CRM_meta_on_node": "node1",
+        "HA_LOGFILE": sys.argv[1] + "/log", "HA_debug": "0"}
+monitor = dict(base, OCF_RESKEY_CRM_meta_interval="10000", OCF_RESKEY_pid_file=sys.argv[2])
+def loaded():
+    return sorted(m for m in heavy if m in sys.modules)
+steps = []
+steps.append(["mon start+monitor", GaneshaMon().main(["m", "start"], monitor),
+              GaneshaMon().main(["m", "monitor"], monitor), loaded()])
+steps.append(["grace start+monitor", GaneshaGrace().main(["g", "start"], base),
+              GaneshaGrace().main(["g", "monitor"], monitor), loaded()])
+ignored = dict(base, OCF_RESKEY_CRM_meta_notify_type="post",
+               OCF_RESKEY_CRM_meta_notify_operation="start",
+               OCF_RESKEY_CRM_meta_notify_start_uname="node2")
+code = GaneshaGrace().main(["g", "notify"], ignored)
+steps.append(["grace notify post-start", code, 0, loaded()])
+grace = dict(ignored, OCF_RESKEY_CRM_meta_notify_operation="stop",
+             OCF_RESKEY_CRM_meta_notify_stop_uname="node2",
+             DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + sys.argv[1] + "/no-bus")
+code = GaneshaGrace().main(["g", "notify"], grace)
+steps.append(["grace notify post-stop", code, 0, loaded()])
+print(json.dumps(steps), file=sys.stderr)
+"""
+
+
+def test_monitors_and_ignored_notifications_import_nothing_heavy(tmp_path: Path) -> None:
+    write_attrd_updater(tmp_path)
+    pid_file = tmp_path / "ganesha.pid"
+    with ganesha_pid_holder(pid_file):
+        done = subprocess.run(
+            [sys.executable, "-c", PROGRAM % HEAVY, str(tmp_path), str(pid_file)],
+            env={"PATH": f"{tmp_path}:{os.environ['PATH']}", "PYTHONPATH": str(REPO / "src")},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+    steps = {
+        name: (a, b, modules) for name, a, b, modules in json.loads(done.stderr.splitlines()[-1])
+    }
+    assert steps["mon start+monitor"] == (0, 0, []), (tmp_path / "log").read_text()
+    assert steps["grace start+monitor"] == (0, 0, [])
+    assert steps["grace notify post-start"] == (0, 0, [])
+    # The control: a grace call needs D-Bus, and this check would have seen it.
+    code, _, modules = steps["grace notify post-stop"]
+    assert code == 0
+    assert {"gi", "pydbus"} <= set(modules)
+    assert "lxml" not in modules
+    log = (tmp_path / "log").read_text()
+    assert "ganesha.nfsd is not running" not in log, "the stand-in daemon must look alive"
