@@ -14,7 +14,8 @@ ocfkit's agents run as installed shims (``ocfkit.shims``) in a temporary OCF
 root.  The ganesha agents' attribute tool is replaced by a tiny shell script
 (an ``attrd_updater`` answering as Pacemaker 2.1.5 does) and ganesha.nfsd's
 pid file is held locked by a stand-in process (``ganesha_agents.standins``),
-so the figures are the agents' own cost, not attrd's.  Run it with ``./dev bench`` (``--runs``, ``--json FILE``).
+so the figures are the agents' own cost, not attrd's.  Run it with
+``./dev bench`` (``--runs``, ``--json FILE``).
 """
 
 from __future__ import annotations
