@@ -175,3 +175,8 @@ def docs(agent: str, fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+from ocfkit.lab.cli import lab_group  # noqa: E402
+
+main.add_command(lab_group)

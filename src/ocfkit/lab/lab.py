@@ -1,0 +1,722 @@
+"""The lab facade: bring a cluster up, act on its nodes, take it down.
+
+``Lab(workdir, nodes=3, ganesha=True)`` describes a lab; :meth:`Lab.up`
+builds it and :meth:`Lab.down` removes every trace of it.  Another process
+can :meth:`Lab.attach` to a running lab through the state file in the
+working directory (that is how each ``ocfkit lab`` command works).
+
+Every wait is bounded.  When one runs out, the exception carries a report
+(crm_mon and the tail of every node's logs) as an exception note, which
+pytest and the CLI print, because "did not converge" alone explains nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from lxml import etree
+
+from ocfkit.lab import diagnosis, fencing, ganesha, namespaces, network, nodedirs, processes
+from ocfkit.lab.commands import DAEMON_ENV, host_env, run, spawn
+from ocfkit.lab.errors import LabError, LabTimeout
+from ocfkit.lab.layout import DEFAULT_SUBNET, Layout
+from ocfkit.lab.progress import Progress
+from ocfkit.lab.state import LabConfig, LabState, ProcessRecord, StateFile
+from ocfkit.lab.status import ClusterStatus, FenceEvent, parse_crm_mon, parse_fence_history
+from ocfkit.lab.teardown import teardown
+
+T = TypeVar("T")
+
+_PROGRAMS = (
+    "ip", "unshare", "nsenter", "mount", "setpriv", "corosync", "pacemakerd",
+    "corosync-quorumtool", "crm_mon", "crm_resource", "crmadmin", "cibadmin", "stonith_admin",
+)  # fmt: skip
+_GANESHA_PROGRAMS = ("dbus-daemon", "dbus-send", "ganesha.nfsd")
+_CIB_SECTIONS = {
+    "configuration", "resources", "constraints", "crm_config", "rsc_defaults",
+    "op_defaults", "nodes", "fencing-topology", "alerts", "tags",
+}  # fmt: skip
+_RESOURCE_TAGS = {"primitive", "group", "clone", "master", "bundle", "template"}
+_CONSTRAINT_TAGS = {"rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket"}
+#: sun_path holds 108 bytes, the terminating NUL included.
+_SOCKET_PATH_MAX = 108
+_NODES_LINE = re.compile(r"^Nodes:\s+(\d+)", re.MULTILINE)
+_PACEMAKER_ENV = {
+    **DAEMON_ENV,
+    # No syslog daemon runs here: Pacemaker logs to /var/log/pacemaker only.
+    "PCMK_logfacility": "none",
+    "PCMK_logfile": "/var/log/pacemaker/pacemaker.log",
+}
+
+
+class Lab:
+    """A cluster of ``nodes`` Pacemaker nodes in namespaces, described by its working directory."""
+
+    up_timeout_membership = 30.0
+    up_timeout_pacemaker = 90.0
+    up_timeout_ganesha = 20.0
+
+    def __init__(
+        self,
+        workdir: str | os.PathLike[str],
+        nodes: int = 3,
+        *,
+        ganesha: bool = False,
+        fencing: bool = True,
+        subnet: str = DEFAULT_SUBNET,
+        grace_period: int = 20,
+        lease_lifetime: int = 10,
+        progress: Progress | None = None,
+    ) -> None:
+        self.config = LabConfig(
+            nodes=nodes,
+            ganesha=ganesha,
+            fencing=fencing,
+            subnet=subnet,
+            grace_period=grace_period,
+            lease_lifetime=lease_lifetime,
+        )
+        self.layout = Layout.create(Path(workdir), nodes, subnet)
+        socket = self.layout.bus_socket(self.nodes[-1])
+        if ganesha and len(bytes(socket)) >= _SOCKET_PATH_MAX:
+            raise ValueError(
+                f"{socket} is longer than a unix socket path may be: choose a shorter workdir"
+            )
+        self.progress = progress if progress is not None else Progress()
+        self._store = StateFile(self.layout.state_file, self.layout.lock_file)
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    @classmethod
+    def attach(cls, workdir: str | os.PathLike[str], progress: Progress | None = None) -> Lab:
+        """The lab whose state is in ``workdir`` (brought up by this or another process)."""
+        store_path = Layout.create(workdir, 1).state_file
+        try:
+            state = LabState.from_json(store_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LabError(f"no lab in {workdir} (no {store_path})") from None
+        c = state.config
+        return cls(
+            workdir,
+            c.nodes,
+            ganesha=c.ganesha,
+            fencing=c.fencing,
+            subnet=c.subnet,
+            grace_period=c.grace_period,
+            lease_lifetime=c.lease_lifetime,
+            progress=progress,
+        )
+
+    # -- description ---------------------------------------------------------------
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.layout.nodes
+
+    @property
+    def workdir(self) -> Path:
+        return self.layout.workdir
+
+    def node_address(self, node: str) -> str:
+        return self.layout.address(node)
+
+    def node_dir(self, node: str) -> Path:
+        return self.layout.node_dir(node)
+
+    def bus_address(self, node: str) -> str:
+        """``DBUS_SYSTEM_BUS_ADDRESS`` that reaches the node's private system bus from the host."""
+        return ganesha.bus_address(self.layout.bus_socket(node))
+
+    def state(self) -> LabState:
+        state = self._store.load()
+        if state is None:
+            raise LabError(f"no lab in {self.workdir}")
+        return state
+
+    def live_processes(self, node: str | None = None) -> list[ProcessRecord]:
+        """Recorded processes that still run."""
+        return [r for r in self.state().records(node) if processes.is_alive(r.id)]
+
+    def is_running(self, node: str, role: str) -> bool:
+        """Whether the lab-started ``role`` (holder, corosync, pacemakerd, dbus, ganesha) runs."""
+        record = self.state().latest(node, role)
+        return record is not None and processes.is_alive(record.id)
+
+    # -- bringing up -----------------------------------------------------------------
+
+    def up(self) -> Lab:
+        """Build the cluster: network, namespaces, services, corosync, Pacemaker."""
+        layout, config = self.layout, self.config
+        what = f"{config.nodes} nodes" + (", ganesha" if config.ganesha else "")
+        self.progress.begin(f"lab {layout.lab_id}: bringing up {what} in {layout.workdir}")
+        self._preflight()
+        try:
+            self._up()
+        except LabError as error:
+            if not getattr(error, "__notes__", None):
+                error.add_note(self.report())
+            raise
+        except OSError as error:
+            failure = LabError(f"bringing the lab up failed: {error}")
+            failure.add_note(self.report())
+            raise failure from error
+        return self
+
+    def _preflight(self) -> None:
+        if os.geteuid() != 0:
+            raise LabError("the lab needs root (namespaces, mounts, cluster daemons)")
+        wanted = _PROGRAMS + (_GANESHA_PROGRAMS if self.config.ganesha else ())
+        missing = [p for p in wanted if shutil.which(p, path=DAEMON_ENV["PATH"]) is None]
+        if missing:
+            raise LabError(f"programs not installed: {' '.join(missing)}")
+        try:
+            pwd.getpwnam("hacluster")
+        except KeyError:
+            raise LabError("no user hacluster: is pacemaker installed?") from None
+        if not self.workdir.exists():
+            self.workdir.mkdir(parents=True)
+            self.workdir.chmod(0o755)
+        _check_traversable(self.workdir)
+        old = self._store.load()
+        running = old is not None and (
+            any(processes.is_alive(r.id) for r in old.processes)
+            or bool(network.existing(self.layout.prefix))
+        )
+        if old is not None and old.phase != "down" and running:
+            raise LabError(
+                f"a lab is already up in {self.workdir}: "
+                f"`ocfkit lab down --workdir {self.workdir}` first"
+            )
+        if network.existing(self.layout.prefix):
+            teardown(self.layout, old, self.progress)
+
+    def _up(self) -> None:
+        layout, config = self.layout, self.config
+        fence_agent = fencing.install(layout).name if config.fencing else None
+        nodedirs.prepare(layout, config, fence_agent)
+        for provider in self._lab_providers():
+            nodedirs.link_provider(layout, provider)
+        with self._store.locked():
+            self._store.save(LabState(str(layout.workdir), config))
+
+        inodes = network.create(layout)
+        with self._store.update() as state:
+            state.namespaces = inodes
+        self.progress.step(
+            f"network: bridge and {len(self.nodes)} links in {config.subnet}.0/24"
+            f" (netns {layout.prefix}*)"
+        )
+
+        holders = {}
+        for node in self.nodes:
+            steps = namespaces.plan(layout, node, fencing=config.fencing, ganesha=config.ganesha)
+            holders[node] = namespaces.start_holder(layout, node, steps)
+        self._children += holders.values()
+        ready = namespaces.wait_ready(layout, holders, timeout=15.0)
+        with self._store.update() as state:
+            for node, pid in ready.items():
+                found = processes.identify(pid)
+                if found is None:
+                    raise LabError(f"{node}: namespace holder {pid} is gone")
+                state.processes.append(ProcessRecord(node, "holder", found.pid, found.start))
+        self.progress.step("namespaces: one network + mount + UTS namespace per node")
+
+        if config.ganesha:
+            for node in self.nodes:
+                self._start_bus(node)
+            for node in self.nodes:
+                self._spawn_ganesha(node)
+
+        for node in self.nodes:
+            self._spawn(node, "corosync", ["corosync", "-f"], "corosync.out")
+        first = self.nodes[0]
+        self.wait_for(
+            lambda: self.membership(first) == len(self.nodes),
+            self.up_timeout_membership,
+            f"corosync membership of {len(self.nodes)}",
+        )
+        self.progress.step(f"corosync: membership of {len(self.nodes)} formed")
+
+        for node in self.nodes:
+            self._spawn(node, "pacemakerd", ["pacemakerd", "-f"], "pacemakerd.out", _PACEMAKER_ENV)
+        # Polled less often than the rest: each crm_mon costs CPU the starting daemons need.
+        status = self.wait_for(
+            lambda: self._converged(first),
+            self.up_timeout_pacemaker,
+            "Pacemaker online with a DC",
+            interval=0.3,
+        )
+        fenced = ", fence device started" if config.fencing else ""
+        self.progress.step(
+            f"pacemaker: {len(status.online())} nodes online, DC {status.dc}{fenced}"
+        )
+
+        if config.ganesha:
+            self.wait_for(
+                lambda: all(self.ganesha_in_grace(n) is not None for n in self.nodes),
+                self.up_timeout_ganesha,
+                "ganesha answering on every node's bus",
+            )
+            self.progress.step("ganesha: every node's ganesha.nfsd answers on its own bus")
+        with self._store.update() as state:
+            state.phase = "up"
+        self.progress.step(f"lab up in {self.progress.elapsed():.2f}s")
+
+    def _lab_providers(self) -> list[str]:
+        root = self.layout.shims_root / "resource.d"
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def membership(self, node: str) -> int:
+        """How many nodes corosync on ``node`` counts as members (0 when it does not answer)."""
+        done = self.exec(node, ["corosync-quorumtool", "-s"], timeout=10)
+        match = _NODES_LINE.search(done.stdout)
+        return int(match.group(1)) if match else 0
+
+    def _converged(self, node: str) -> ClusterStatus | None:
+        status = self.status(node)
+        if status.dc is None or sorted(status.online()) != sorted(self.nodes):
+            return None
+        if any(n.pending or n.unclean for n in status.nodes.values()):
+            return None
+        if self.config.fencing and not status.started_on("lab-fence"):
+            return None
+        return status
+
+    # -- processes in nodes -------------------------------------------------------------
+
+    def _holder(self, node: str) -> int:
+        record = self.state().latest(node, "holder")
+        if record is None or not processes.is_alive(record.id):
+            raise LabError(f"{node} is not up (no namespace holder)")
+        return record.pid
+
+    def _spawn(
+        self,
+        node: str,
+        role: str,
+        argv: Sequence[str],
+        log: str,
+        env: Mapping[str, str] | None = None,
+    ) -> processes.ProcessId:
+        """Start a daemon inside ``node`` and record it."""
+        child = spawn(
+            [*namespaces.enter(self._holder(node)), *argv],
+            log=self.node_dir(node) / log,
+            env=env or DAEMON_ENV,
+        )
+        self._reap()
+        self._children.append(child)
+        found = processes.identify(child.pid)
+        if found is None:
+            child.poll()
+            raise LabError(
+                f"{node}: {argv[0]} exited at once\n{diagnosis.tail(self.node_dir(node) / log)}"
+            )
+        with self._store.update() as state:
+            state.processes.append(ProcessRecord(node, role, found.pid, found.start))
+        return found
+
+    def in_node(self, node: str, argv: Sequence[str]) -> list[str]:
+        """The argv that runs ``argv`` inside ``node``, for callers that run it themselves."""
+        return [*namespaces.enter(self._holder(node)), *argv]
+
+    def _reap(self) -> None:
+        """Collect the daemons this object started that have ended (no zombies left behind)."""
+        self._children = [child for child in self._children if child.poll() is None]
+
+    def exec(
+        self,
+        node: str,
+        argv: Sequence[str],
+        timeout: float = 30.0,
+        *,
+        check: bool = False,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside ``node`` (its network, mounts and hostname), capturing output."""
+        if isinstance(argv, str):
+            raise TypeError("argv must be a list of arguments, never a shell string")
+        return run(
+            [*namespaces.enter(self._holder(node)), *argv],
+            timeout=timeout,
+            check=check,
+            input=input,
+            env=host_env(env),
+        )
+
+    # -- the cluster ------------------------------------------------------------------
+
+    def query_node(self, exclude: Iterable[str] = ()) -> str:
+        """A node that can answer for the cluster: Pacemaker running, link up."""
+        state = self.state()
+        skip = set(exclude) | set(state.links_down)
+        for node in self.nodes:
+            if node in skip:
+                continue
+            record = state.latest(node, "pacemakerd")
+            if record is not None and processes.is_alive(record.id):
+                return node
+        raise LabError("no node with a running Pacemaker and its link up")
+
+    def crm_mon(self, node: str | None = None, *args: str) -> str:
+        """``crm_mon -1`` as text (default options ``-r -A -f``), for eyes and failure reports."""
+        node = node or self.query_node()
+        done = self.exec(node, ["crm_mon", "-1", *(args or ("-r", "-A", "-f"))], timeout=30)
+        return done.stdout + done.stderr
+
+    def status(self, node: str | None = None) -> ClusterStatus:
+        """The cluster as ``node`` (default: any live one) sees it."""
+        node = node or self.query_node()
+        done = self.exec(node, ["crm_mon", "-1", "--output-as=xml"], timeout=30)
+        if done.returncode != 0:
+            raise LabError(f"crm_mon on {node} exited {done.returncode}: {done.stderr.strip()}")
+        return parse_crm_mon(done.stdout)
+
+    def fence_history(self, node: str | None = None) -> list[FenceEvent]:
+        node = node or self.query_node()
+        done = self.exec(node, ["stonith_admin", "--history", "*", "--output-as=xml"], timeout=30)
+        if done.returncode != 0:
+            raise LabError(f"stonith_admin on {node} exited {done.returncode}: {done.stderr}")
+        return parse_fence_history(done.stdout)
+
+    def load_cib(self, xml: str, node: str | None = None) -> None:
+        """Put XML into the CIB: a whole ``<cib>``, a section to replace, or an element to add.
+
+        Resources (primitive, group, clone, bundle) and constraints are
+        created in their section; ``<resources>``, ``<constraints>``,
+        ``<configuration>`` and the like replace theirs; a
+        ``cluster_property_set`` is merged into ``crm_config``.
+        """
+        tag = etree.fromstring(xml.encode()).tag
+        if tag == "cib":
+            argv = ["cibadmin", "--replace", "--xml-pipe"]
+        elif tag in _CIB_SECTIONS:
+            argv = ["cibadmin", "--replace", "-o", tag, "--xml-pipe"]
+        elif tag in _RESOURCE_TAGS:
+            argv = ["cibadmin", "--create", "-o", "resources", "--xml-pipe"]
+        elif tag in _CONSTRAINT_TAGS:
+            argv = ["cibadmin", "--create", "-o", "constraints", "--xml-pipe"]
+        elif tag == "cluster_property_set":
+            argv = ["cibadmin", "--modify", "-o", "crm_config", "--xml-pipe"]
+        else:
+            raise ValueError(f"do not know where <{tag}> goes in the CIB")
+        self.exec(node or self.query_node(), argv, timeout=60, input=xml, check=True)
+
+    def settle(self, timeout: float = 60.0, node: str | None = None) -> None:
+        """Wait until the cluster has no actions in flight (``crm_resource --wait``).
+
+        Do this before acting on a cluster that is still reacting to the last
+        change: ``crm_resource --cleanup`` during a recovery transition once
+        made the 2.1.5 controller respawn.
+        """
+        self.exec(
+            node or self.query_node(),
+            ["crm_resource", "--wait", f"--timeout={int(timeout)}s"],
+            timeout=timeout + 15,
+            check=True,
+        )
+
+    def idle(self, node: str | None = None) -> bool:
+        """Whether the DC is in S_IDLE: no transition in flight (cheaper than :meth:`settle`).
+
+        ``crm_resource --wait`` sleeps two seconds before it first looks;
+        asking the DC's controller for its state takes a tenth of that.
+        """
+        node = node or self.query_node()
+        dc = self.status(node).dc
+        if dc is None:
+            return False
+        done = self.exec(node, ["crmadmin", "-S", dc, "--output-as=xml"], timeout=15)
+        if done.returncode != 0:
+            return False
+        state = etree.fromstring(done.stdout.encode()).find("crmd")
+        return state is not None and state.get("state") == "S_IDLE"
+
+    def _settle_quietly(self) -> None:
+        try:
+            self.wait_for(self.idle, 15, "the DC idle", report=False)
+        except LabError as error:
+            self.progress.step(f"cluster not idle, stopping it anyway ({error})")
+
+    def wait_for(
+        self,
+        predicate: Callable[[], T | None],
+        timeout: float,
+        what: str,
+        *,
+        interval: float = 0.1,
+        report: bool = True,
+    ) -> T:
+        """Poll until ``predicate`` returns something true; returns it.
+
+        A :class:`LabError` from the predicate (a daemon not answering yet)
+        counts as "not yet".  At the deadline :class:`LabTimeout` is raised,
+        naming ``what`` and the last error, with a report of the nodes.
+        """
+        deadline = time.monotonic() + timeout
+        last_error: LabError | None = None
+        while True:
+            try:
+                result = predicate()
+            except LabError as error:
+                last_error = error
+            else:
+                if result:
+                    return result
+            if time.monotonic() >= deadline:
+                detail = f" (last error: {last_error})" if last_error else ""
+                timed_out = LabTimeout(f"{what}: not reached within {timeout:g}s{detail}")
+                if report:
+                    timed_out.add_note(self.report())
+                raise timed_out
+            time.sleep(interval)
+
+    # -- agents -----------------------------------------------------------------------
+
+    def install_agents(self, provider: str, names: Sequence[str]) -> list[Path]:
+        """Install shims for registered agents as ``ocf:<provider>:<name>`` on every node.
+
+        The nodes see them in their own /usr/lib/ocf/resource.d; the host's
+        is not touched.  Each shim's meta-data is then read as hacluster,
+        which is how Pacemaker calls it, so a permission problem shows here
+        and not as a puzzling "not installed" from the cluster.
+        """
+        from ocfkit.shims import install
+
+        # Created here, not by umask's whim: hacluster must enter them.
+        for directory in (self.layout.shims_root, self.layout.shims_root / "resource.d"):
+            directory.mkdir(exist_ok=True)
+            directory.chmod(0o755)
+        try:
+            shims = install(provider, list(names), ocf_root=self.layout.shims_root)
+        except (OSError, LookupError, ValueError) as error:
+            raise LabError(f"cannot install {', '.join(names)}: {error}") from error
+        nodedirs.link_provider(self.layout, provider)
+        state = self._store.load()
+        live = [n for n in self.nodes if state and self._holder_alive(state, n)]
+        for shim in shims:
+            argv = ["setpriv", "--reuid=hacluster", "--regid=haclient", "--clear-groups",
+                    f"/usr/lib/ocf/resource.d/{provider}/{shim.name}", "meta-data"]  # fmt: skip
+            done = (
+                self.exec(live[0], argv, timeout=30)
+                if live
+                else run([*argv[:-2], str(shim.path), "meta-data"], timeout=30, check=False)
+            )
+            if done.returncode != 0 or "<resource-agent" not in done.stdout:
+                raise LabError(
+                    f"ocf:{provider}:{shim.name}: meta-data as hacluster failed "
+                    f"({done.returncode}): {done.stderr.strip()[-1000:]}"
+                )
+        return [shim.path for shim in shims]
+
+    @staticmethod
+    def _holder_alive(state: LabState, node: str) -> bool:
+        record = state.latest(node, "holder")
+        return record is not None and processes.is_alive(record.id)
+
+    # -- scenarios ------------------------------------------------------------------------
+
+    def stop_pacemaker(self, node: str, timeout: float = 60.0) -> None:
+        """Stop Pacemaker on ``node`` cleanly (its resources stop or move first)."""
+        record = self.state().latest(node, "pacemakerd")
+        if record is None or not processes.is_alive(record.id):
+            return
+        left = processes.wait_gone(processes.send([record.id], signal.SIGTERM), timeout)
+        if left:
+            error = LabTimeout(f"{node}: pacemakerd {record.pid} still running after {timeout:g}s")
+            error.add_note(self.report())
+            raise error
+        self._reap()
+        self.progress.step(f"{node}: pacemaker stopped")
+
+    def start_pacemaker(self, node: str, *, wait: bool = True, timeout: float = 60.0) -> None:
+        """Start Pacemaker on ``node``, and corosync first if it is not running (after fencing)."""
+        if not self.is_running(node, "corosync"):
+            self._spawn(node, "corosync", ["corosync", "-f"], "corosync.out")
+            self.wait_for(lambda: self.membership(node) > 0, timeout, f"{node}: corosync running")
+        if not self.is_running(node, "pacemakerd"):
+            self._spawn(node, "pacemakerd", ["pacemakerd", "-f"], "pacemakerd.out", _PACEMAKER_ENV)
+        if wait:
+            self.wait_for(lambda: self._member(node), timeout, f"{node}: online in the cluster")
+        self.progress.step(f"{node}: pacemaker started")
+
+    def _member(self, node: str) -> bool:
+        status = self.status(node)
+        mine = status.nodes.get(node)
+        return status.dc is not None and mine is not None and mine.online and not mine.pending
+
+    def link_down(self, node: str) -> None:
+        """Cut ``node`` off the others: its interface goes down (the others will fence it)."""
+        network.set_link(self.layout, node, up=False)
+        with self._store.update() as state:
+            if node not in state.links_down:
+                state.links_down.append(node)
+        self.progress.step(f"{node}: link down")
+
+    def link_up(self, node: str) -> None:
+        network.set_link(self.layout, node, up=True)
+        with self._store.update() as state:
+            if node in state.links_down:
+                state.links_down.remove(node)
+        self.progress.step(f"{node}: link up")
+
+    def fence(self, node: str, *, via: str | None = None, timeout: float = 60.0) -> None:
+        """Have the cluster fence ``node`` (``stonith_admin --reboot`` on another node)."""
+        if not self.config.fencing:
+            raise LabError("this lab was brought up without fencing")
+        via = via or self.query_node(exclude=[node])
+        self.exec(
+            via,
+            ["stonith_admin", "--reboot", node, f"--timeout={int(timeout)}"],
+            timeout=timeout + 30,
+            check=True,
+        )
+        self.progress.step(f"{node}: fenced (requested on {via})")
+
+    def boot(self, node: str, *, wait: bool = True, timeout: float = 60.0) -> None:
+        """Bring a fenced or stopped node back: link, corosync, Pacemaker and its services."""
+        if node in self.state().links_down:
+            self.link_up(node)
+        if self.config.ganesha:
+            self.start_ganesha(node)
+        self.start_pacemaker(node, wait=wait, timeout=timeout)
+
+    # -- ganesha ---------------------------------------------------------------------------
+
+    def _require_ganesha(self) -> None:
+        if not self.config.ganesha:
+            raise LabError("this lab was brought up without ganesha (`up --ganesha`)")
+
+    def _start_bus(self, node: str) -> None:
+        socket = self.layout.bus_socket(node)
+        socket.unlink(missing_ok=True)
+        self._spawn(node, "dbus", ganesha.dbus_argv(), "dbus.out")
+        self.wait_for(socket.exists, 10.0, f"{node}: system bus socket", interval=0.01)
+
+    def _spawn_ganesha(self, node: str) -> None:
+        home = self.node_dir(node)
+        self._spawn(
+            node,
+            "ganesha",
+            ganesha.ganesha_argv(home / "ganesha.conf", home / "ganesha.log"),
+            "ganesha.out",
+        )
+
+    def ganesha_in_grace(self, node: str) -> bool | None:
+        """ganesha's answer to get_grace on ``node``'s bus; None when it does not answer."""
+        self._require_ganesha()
+        return ganesha.in_grace(self.layout.bus_socket(node))
+
+    def start_ganesha(self, node: str, timeout: float = 20.0) -> None:
+        """Start the node's bus (if down) and ganesha.nfsd, and wait until ganesha answers."""
+        self._require_ganesha()
+        if not self.is_running(node, "dbus"):
+            self._start_bus(node)
+        if not ganesha.daemons(self._netns_inode(node)):
+            self._spawn_ganesha(node)
+        self.wait_for(
+            lambda: self.ganesha_in_grace(node) is not None,
+            timeout,
+            f"{node}: ganesha answering on its bus",
+            interval=0.02,
+        )
+        self.progress.step(f"{node}: ganesha started")
+
+    def kill_ganesha(self, node: str, sig: int = signal.SIGKILL) -> list[int]:
+        """Signal every ganesha.nfsd on ``node`` (whoever started it); returns their pids.
+
+        For signals that end it (KILL, TERM, INT, QUIT) it waits until they are gone.
+        """
+        self._require_ganesha()
+        targets = processes.send(ganesha.daemons(self._netns_inode(node)), sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            left = processes.wait_gone(targets, 15.0)
+            if left:
+                raise LabTimeout(f"{node}: ganesha.nfsd {left} still running after signal {sig}")
+            self._reap()
+        self.progress.step(f"{node}: ganesha.nfsd {[p.pid for p in targets]} sent signal {sig}")
+        return [p.pid for p in targets]
+
+    def _netns_inode(self, node: str) -> int:
+        return self.state().namespaces[self.layout.namespace(node)]
+
+    # -- diagnosis ----------------------------------------------------------------------
+
+    def logs(self, node: str, lines: int = 40) -> str:
+        """The tail of each of ``node``'s logs, headed by file name: for failure reports."""
+        return diagnosis.node_logs(self.layout, node, lines)
+
+    def report(self, lines: int = 40) -> str:
+        """crm_mon from a live node, the fence log and every node's logs."""
+        parts = [f"===== lab {self.layout.lab_id} in {self.workdir}"]
+        try:
+            parts.append(self.crm_mon())
+        except (LabError, OSError) as error:
+            parts.append(f"(no crm_mon: {error})")
+        fence_log = diagnosis.tail(self.layout.fence_log, lines)
+        if fence_log:
+            parts.append(f"----- fence.log\n{fence_log}")
+        parts += [self.logs(node, lines) for node in self.nodes]
+        return "\n".join(parts)
+
+    # -- taking down ---------------------------------------------------------------------
+
+    def down(self, *, graceful: bool = True) -> None:
+        """Stop everything the lab started and remove its namespaces; safe to repeat."""
+        self.progress.begin(f"lab {self.layout.lab_id}: taking down {self.workdir}")
+        with self._store.locked():
+            state = self._store.load()
+        problems = teardown(
+            self.layout, state, self.progress, graceful=graceful, settle=self._settle_quietly
+        )
+        self._reap()
+        if state is not None:
+            with self._store.locked():
+                state.phase = "down"
+                state.processes = []
+                state.namespaces = {}
+                state.links_down = []
+                state.host_files = []
+                self._store.save(state)
+        if problems:
+            raise LabError("lab down left things behind:\n" + "\n".join(problems))
+        self.progress.step(f"lab down in {self.progress.elapsed():.2f}s")
+
+    def __enter__(self) -> Lab:
+        try:
+            self.up()
+        except BaseException:
+            self.down(graceful=False)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.down()
+
+
+def _check_traversable(path: Path) -> None:
+    """Every directory up to ``path`` must let hacluster in: it runs agents' meta-data."""
+    for directory in [path, *path.parents]:
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            raise LabError(
+                f"{directory} (mode {stat.filemode(mode)}) cannot be entered by hacluster, which "
+                f"must reach the agents installed under {path}: choose another working directory "
+                "(e.g. under /var/tmp)"
+            )

@@ -1,0 +1,91 @@
+"""Each node's directory tree, written before anything starts.
+
+Ownership and modes follow what the Debian packages create, since
+Pacemaker's daemons run as hacluster and refuse directories they cannot use.
+Everything is rewritten at every ``up``: a node starts from a clean state,
+with the seeded CIB, as a freshly installed machine would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ocfkit.lab import render
+from ocfkit.lab.layout import HOST_RESOURCE_D, OCF_RESOURCE_D, Layout
+from ocfkit.lab.state import LabConfig
+
+_PACEMAKER_SUBDIRS = ("cib", "pengine", "blackbox", "cores", "bundles")
+
+
+def _chown_tree(path: Path, user: str, group: str) -> None:
+    shutil.chown(path, user, group)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            shutil.chown(Path(root) / name, user, group)
+
+
+def host_providers() -> list[str]:
+    """Provider directories installed on the host (heartbeat, pacemaker, ...)."""
+    try:
+        return sorted(p.name for p in Path(OCF_RESOURCE_D).iterdir() if p.is_dir())
+    except FileNotFoundError:
+        return []
+
+
+def prepare(layout: Layout, config: LabConfig, fence_agent: str | None) -> None:
+    cib = render.seeded_cib(layout.nodes, fence_agent)
+    (layout.workdir / "nodes").mkdir(exist_ok=True)
+    (layout.workdir / "nodes").chmod(0o755)
+    for node in layout.nodes:
+        home = layout.node_dir(node)
+        if home.exists():
+            shutil.rmtree(home)
+        home.mkdir(parents=True, mode=0o755)
+
+        etc = home / "etc-corosync"
+        (etc / "uidgid.d").mkdir(parents=True)
+        (etc / "corosync.conf").write_text(
+            render.corosync_conf(layout, home / "corosync.log"), encoding="utf-8"
+        )
+        (etc / "uidgid.d" / "pacemaker").write_text(render.COROSYNC_UIDGID, encoding="utf-8")
+        (home / "lib-corosync").mkdir()
+
+        pacemaker = home / "lib-pacemaker"
+        for sub in _PACEMAKER_SUBDIRS:
+            (pacemaker / sub).mkdir(parents=True, mode=0o750)
+        (pacemaker / "cib" / "cib.xml").write_text(cib, encoding="utf-8")
+        (pacemaker / "cib" / "cib.xml").chmod(0o600)
+        (home / "log-pacemaker").mkdir()
+        (home / "log-pacemaker").chmod(0o770)
+        _chown_tree(pacemaker, "hacluster", "haclient")
+        _chown_tree(home / "log-pacemaker", "hacluster", "haclient")
+
+        resource_d = layout.resource_d(node)
+        resource_d.mkdir(mode=0o755)
+        for provider in host_providers():
+            (resource_d / provider).symlink_to(f"{HOST_RESOURCE_D}/{provider}")
+
+        if config.ganesha:
+            for sub in ("dbus", "ganesha-run", "ganesha/export", "ganesha/recov"):
+                (home / sub).mkdir(parents=True, mode=0o755)
+            (home / "ganesha.conf").write_text(
+                render.ganesha_conf(
+                    recovery_root=home / "ganesha" / "recov",
+                    export_path=home / "ganesha" / "export",
+                    grace_period=config.grace_period,
+                    lease_lifetime=config.lease_lifetime,
+                ),
+                encoding="utf-8",
+            )
+
+
+def link_provider(layout: Layout, provider: str) -> None:
+    """Make the lab's ``provider`` directory part of every node's resource.d."""
+    target = layout.shims_root / "resource.d" / provider
+    for node in layout.nodes:
+        link = layout.resource_d(node) / provider
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)

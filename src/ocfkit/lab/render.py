@@ -1,0 +1,163 @@
+"""The configuration files a lab node starts from, as text.
+
+Pure functions, so the choices they encode are testable without a cluster:
+
+- corosync: knet without crypto (the bridge is private), ``token: 1000`` so a
+  lost node is noticed in about a second, knet pinging every 100 ms and
+  trusting a link after one answer (membership forms in about 1 s instead
+  of 2 to 3 s; the 500 ms before a silent link counts as down is knet's
+  default for this token), logging to a file because no syslog daemon runs
+  here;
+- the CIB is seeded before Pacemaker first starts: ``dc-deadtime=2s`` instead
+  of the default 20 s wait for an election, and the fence device, so the
+  cluster is up and can fence within seconds;
+- ganesha: NFSv4 only (no rpcbind), absolute paths everywhere (the daemon
+  chdirs to /), ``Enable_NLM = true`` and ``Graceless = false`` so that
+  grace lasts its full period even with no client to reclaim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from ocfkit.lab.layout import Layout
+
+CLUSTER_NAME = "ocfkit-lab"
+FENCE_DEVICE_ID = "lab-fence"
+#: Pacemaker 2.1.5's own values (``cibadmin --empty``).
+CIB_FEATURE_SET = "3.16.1"
+CIB_SCHEMA = "pacemaker-3.9"
+
+
+def corosync_conf(layout: Layout, logfile: Path) -> str:
+    nodelist = "".join(
+        f"    node {{\n"
+        f"        name: {node}\n"
+        f"        nodeid: {layout.index(node)}\n"
+        f"        ring0_addr: {layout.address(node)}\n"
+        f"    }}\n"
+        for node in layout.nodes
+    )
+    return f"""\
+# Written by ocfkit lab for {layout.workdir}
+totem {{
+    version: 2
+    cluster_name: {CLUSTER_NAME}
+    transport: knet
+    crypto_cipher: none
+    crypto_hash: none
+    token: 1000
+    interface {{
+        linknumber: 0
+        knet_ping_interval: 100
+        knet_ping_timeout: 500
+        knet_pong_count: 1
+    }}
+}}
+logging {{
+    to_stderr: no
+    to_logfile: yes
+    logfile: {logfile}
+    to_syslog: no
+    timestamp: on
+}}
+quorum {{
+    provider: corosync_votequorum
+}}
+nodelist {{
+{nodelist}}}
+"""
+
+
+#: Lets Pacemaker's daemons (user hacluster) talk to corosync.
+COROSYNC_UIDGID = "uidgid {\n    uid: hacluster\n    gid: haclient\n}\n"
+
+
+def _nvpair(prefix: str, name: str, value: str) -> str:
+    return f'<nvpair id="{prefix}-{name}" name="{name}" value={quoteattr(value)}/>'
+
+
+def fence_device(agent: str, nodes: Sequence[str]) -> str:
+    """One stonith resource able to fence every node (it kills the node's daemons)."""
+    return (
+        f'<primitive id="{FENCE_DEVICE_ID}" class="stonith" type="{agent}">'
+        f'<instance_attributes id="{FENCE_DEVICE_ID}-ia">'
+        + _nvpair(FENCE_DEVICE_ID, "pcmk_host_list", " ".join(nodes))
+        + _nvpair(FENCE_DEVICE_ID, "pcmk_host_check", "static-list")
+        + "</instance_attributes>"
+        f'<operations><op id="{FENCE_DEVICE_ID}-monitor" name="monitor" interval="60s"/>'
+        "</operations></primitive>"
+    )
+
+
+def seeded_cib(nodes: Sequence[str], fence_agent: str | None) -> str:
+    """The CIB Pacemaker finds on first start.
+
+    With fencing, ``startup-fencing=false``: a node whose Pacemaker is slow
+    to start on a busy two-core machine must not be shot as "never seen";
+    the lab starts every node itself and knows they are clean.
+    """
+    options = {
+        "stonith-enabled": "true" if fence_agent else "false",
+        "dc-deadtime": "2s",
+    }
+    if fence_agent:
+        options["startup-fencing"] = "false"
+    properties = "".join(_nvpair("opt", name, value) for name, value in options.items())
+    resources = fence_device(fence_agent, nodes) if fence_agent else ""
+    return (
+        f'<cib crm_feature_set="{CIB_FEATURE_SET}" validate-with="{CIB_SCHEMA}"'
+        ' epoch="1" num_updates="0" admin_epoch="0">\n'
+        "  <configuration>\n"
+        '    <crm_config><cluster_property_set id="cib-bootstrap-options">'
+        f"{properties}</cluster_property_set></crm_config>\n"
+        "    <nodes/>\n"
+        f"    <resources>{resources}</resources>\n"
+        "    <constraints/>\n"
+        "  </configuration>\n"
+        "  <status/>\n"
+        "</cib>\n"
+    )
+
+
+def ganesha_conf(
+    *, recovery_root: Path, export_path: Path, grace_period: int, lease_lifetime: int
+) -> str:
+    return f"""\
+# Written by ocfkit lab: NFSv4 only, so no rpcbind is needed.
+NFS_CORE_PARAM {{
+    Protocols = 4;
+    NFS_Port = 2049;
+    # With NLM off and no client to reclaim, grace would lift after about a second.
+    Enable_NLM = true;
+    # rquota would have to register with rpcbind, and that failing is fatal.
+    Enable_RQUOTA = false;
+    Enable_UDP = false;
+}}
+NFSV4 {{
+    # Otherwise grace requests are lifted at once.
+    Graceless = false;
+    Grace_Period = {grace_period};
+    Lease_Lifetime = {lease_lifetime};
+    RecoveryBackend = fs;
+    RecoveryRoot = {recovery_root};
+}}
+EXPORT {{
+    Export_Id = 1;
+    Path = {export_path};
+    Pseudo = /export;
+    Protocols = 4;
+    Transports = TCP;
+    Access_Type = RW;
+    Squash = No_Root_Squash;
+    SecType = sys;
+    FSAL {{
+        Name = VFS;
+    }}
+}}
+LOG {{
+    Default_Log_Level = EVENT;
+}}
+"""

@@ -1,0 +1,132 @@
+"""The lab's record of itself: configuration, namespaces and every process it started.
+
+It is a JSON file in the working directory, so that any process (a test, then
+``ocfkit lab down`` after the test crashed) can find and stop exactly what
+the lab started.  A process is recorded with its start time, so a pid that
+the kernel has since given to someone else is never signalled.  Writers hold
+an ``flock`` and replace the file atomically; readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ocfkit.lab.processes import ProcessId
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    nodes: int
+    ganesha: bool = False
+    fencing: bool = True
+    subnet: str = "192.168.77"
+    grace_period: int = 20
+    lease_lifetime: int = 10
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    node: str
+    role: str
+    pid: int
+    start: int
+
+    @property
+    def id(self) -> ProcessId:
+        return ProcessId(self.pid, self.start)
+
+
+@dataclass
+class LabState:
+    workdir: str
+    config: LabConfig
+    phase: str = "starting"
+    #: namespace name -> inode of its nsfs file: how processes inside are recognised.
+    namespaces: dict[str, int] = field(default_factory=dict)
+    processes: list[ProcessRecord] = field(default_factory=list)
+    links_down: list[str] = field(default_factory=list)
+    #: Files placed outside the working directory, removed at teardown.
+    host_files: list[str] = field(default_factory=list)
+
+    def records(self, node: str | None = None, role: str | None = None) -> list[ProcessRecord]:
+        return [
+            r
+            for r in self.processes
+            if (node is None or r.node == node) and (role is None or r.role == role)
+        ]
+
+    def latest(self, node: str, role: str) -> ProcessRecord | None:
+        found = self.records(node, role)
+        return found[-1] if found else None
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["format"] = FORMAT
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> LabState:
+        data: dict[str, Any] = json.loads(text)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"lab state format {data.get('format')!r}, expected {FORMAT}")
+        return cls(
+            workdir=data["workdir"],
+            config=LabConfig(**data["config"]),
+            phase=data["phase"],
+            namespaces={str(k): int(v) for k, v in data["namespaces"].items()},
+            processes=[ProcessRecord(**p) for p in data["processes"]],
+            links_down=list(data["links_down"]),
+            host_files=list(data["host_files"]),
+        )
+
+
+class StateFile:
+    """Load, save and update a lab's state file under a lock."""
+
+    def __init__(self, path: Path, lock: Path) -> None:
+        self.path = path
+        self.lock = lock
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> LabState | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        return LabState.from_json(text)
+
+    def save(self, state: LabState) -> None:
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary.write_text(state.to_json(), encoding="utf-8")
+        temporary.replace(self.path)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self.lock.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def update(self) -> Iterator[LabState]:
+        """``with store.update() as state:`` changes are saved when the block ends."""
+        with self.locked():
+            state = self.load()
+            if state is None:
+                raise FileNotFoundError(f"no lab state in {self.path}")
+            yield state
+            self.save(state)
