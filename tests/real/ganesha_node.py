@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ocfkit.lab.render import ganesha_conf
+
 PROGRAMS = (
     "unshare",
     "nsenter",
@@ -37,39 +39,6 @@ PROGRAMS = (
 BUS_NAME = "org.ganesha.nfsd"
 ADMIN_PATH = "/org/ganesha/nfsd/admin"
 ADMIN_INTERFACE = "org.ganesha.nfsd.admin"
-
-CONFIG_TEMPLATE = """\
-NFS_CORE_PARAM {{
-    Protocols = 4;
-    NFS_Port = 2049;
-    Enable_NLM = true;
-    Enable_RQUOTA = false;
-    Enable_UDP = false;
-}}
-NFSV4 {{
-    Graceless = false;
-    Grace_Period = {grace_period};
-    Lease_Lifetime = {lease_lifetime};
-    RecoveryBackend = fs;
-    RecoveryRoot = {root}/recov;
-}}
-EXPORT {{
-    Export_Id = 1;
-    Path = {root}/export;
-    Pseudo = /export;
-    Protocols = 4;
-    Transports = TCP;
-    Access_Type = RW;
-    Squash = No_Root_Squash;
-    SecType = sys;
-    FSAL {{
-        Name = VFS;
-    }}
-}}
-LOG {{
-    Default_Log_Level = EVENT;
-}}
-"""
 
 
 def missing_programs() -> list[str]:
@@ -131,8 +100,9 @@ class GaneshaNode:
         for directory in (self.bus_dir, self.run_dir, self.root / "export", self.root / "recov"):
             directory.mkdir(parents=True, exist_ok=True)
         (self.root / "ganesha.conf").write_text(
-            CONFIG_TEMPLATE.format(
-                root=self.root,
+            ganesha_conf(  # the lab's configuration: NFSv4 only, no rpcbind
+                recovery_root=self.root / "recov",
+                export_path=self.root / "export",
                 grace_period=self.grace_period,
                 lease_lifetime=self.lease_lifetime,
             )
