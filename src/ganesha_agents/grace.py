@@ -128,8 +128,8 @@ class GaneshaGrace(GaneshaAgent[GraceParameters]):
             raise GenericError(f"grace failed for {' '.join(failed)}")
 
     def grace(self, argument: str) -> None:
-        reply = self.daemon.grace(argument)
-        self.log.info("grace(%r): %s", argument, reply)
+        # The backend logs the call and ganesha's answer: once per call.
+        self.daemon.grace(argument)
 
     def wait_for_attribute(self) -> str | None:
         """grace-active as soon as it exists, or None if it does not within START_WAIT.

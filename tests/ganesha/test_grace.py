@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from ganesha_agents.backends.ganesha import GaneshaDaemon
+from ganesha_agents.backends.protocols import NFSDaemon
+from ganesha_agents.grace import GaneshaGrace
 from ocfkit import ExitCode, GenericError
-from ocfkit.testing import OCFEnv
+from ocfkit.testing import AgentRunner, OCFEnv
 from tests.ganesha.conftest import World
 
 MONITOR = {"interval": 5_000, "timeout": 10_000}
@@ -210,3 +213,53 @@ def test_notify_with_the_local_daemon_dead_still_answers_0(world: World, grace_e
     result = world.run_grace("notify", grace_env.notification("post", "stop", stop=["node2"]))
     assert result.code == ExitCode.SUCCESS
     assert result.logged("ServiceUnknown")
+
+
+# ---------------------------------------------------- with the real backend
+
+
+class AcceptingAdmin:
+    """ganesha's admin object answering every grace call as 4.3 does."""
+
+    def grace(self, argument: str, *, timeout: float) -> tuple[bool, str]:
+        return True, "Started grace period"
+
+    def get_grace(self, *, timeout: float) -> tuple[bool, bool, str]:
+        return False, True, "get grace success"
+
+    def close(self) -> None:
+        pass
+
+
+class GraceOverRealBackend(GaneshaGrace):
+    """ganesha_grace with GaneshaDaemon wired as the agent wires it, over a stand-in bus."""
+
+    @property
+    def daemon(self) -> NFSDaemon:
+        return GaneshaDaemon(
+            self.deadline,
+            self.clock,
+            log=self.log,
+            bus_address="unix:path=/nonexistent",
+            connect=lambda _address, _timeout: AcceptingAdmin(),
+        )
+
+
+def test_each_grace_call_is_logged_once(world: World, grace_env: OCFEnv) -> None:
+    # The scenarios on a real cluster count grace calls in the agents' log:
+    # the agent and the backend both logged each call, so each appeared twice.
+    def agent() -> GaneshaGrace:
+        return GraceOverRealBackend(
+            attributes=world.attributes.for_node("node1"),
+            clock=world.clock,
+            state_store=world.state,
+            runner=world.commands,
+        )
+
+    env = grace_env.notification("post", "stop", stop=["node2", "node3"], active=ACTIVE)
+    result = AgentRunner(agent).invoke("notify", env)
+    assert result.code == ExitCode.SUCCESS
+    assert [m for m in result.messages if m.startswith("grace(")] == [
+        "grace('5:node2'): Started grace period",
+        "grace('5:node3'): Started grace period",
+    ]

@@ -88,6 +88,14 @@ def lab_group() -> None:
 )
 @click.option("--grace-period", type=click.IntRange(1, 180), default=20, show_default=True)
 @click.option("--lease-lifetime", type=click.IntRange(1, 120), default=10, show_default=True)
+@click.option(
+    "--pacemaker-env",
+    "pacemaker_env",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Add to pacemakerd's environment, which the agents inherit (repeatable), e.g. "
+    "HA_LOGFILE=/var/log/pacemaker/pacemaker.log.",
+)
 @workdir_option
 def up(
     nodes: int,
@@ -96,6 +104,7 @@ def up(
     agents: tuple[str, ...],
     grace_period: int,
     lease_lifetime: int,
+    pacemaker_env: tuple[str, ...],
     workdir: str,
 ) -> None:
     """Bring a cluster up (tears it down again if it cannot)."""
@@ -107,15 +116,25 @@ def up(
         if not sep or not provider or not name:
             raise click.BadParameter(f"{item!r} is not PROVIDER:NAME", param_hint="--agent")
         wanted.setdefault(provider, []).append(name)
-    lab = Lab(
-        workdir,
-        nodes,
-        ganesha=ganesha,
-        fencing=not no_fencing,
-        grace_period=grace_period,
-        lease_lifetime=lease_lifetime,
-        progress=Progress(sys.stderr),
-    )
+    extra_env: dict[str, str] = {}
+    for item in pacemaker_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--pacemaker-env")
+        extra_env[name] = value
+    try:
+        lab = Lab(
+            workdir,
+            nodes,
+            ganesha=ganesha,
+            fencing=not no_fencing,
+            grace_period=grace_period,
+            lease_lifetime=lease_lifetime,
+            pacemaker_env=extra_env,
+            progress=Progress(sys.stderr),
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
     try:
         lab.up()
         for provider, names in wanted.items():

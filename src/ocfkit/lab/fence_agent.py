@@ -5,8 +5,12 @@ it through an overlay, see :mod:`ocfkit.lab.fencing`) with the request on
 stdin as ``key=value`` lines, like any fence agent.  "off" and "reboot"
 SIGKILL everything in the target node's network namespace except the
 namespace holder: corosync, the Pacemaker daemons, resource agents, the bus
-and ganesha, as a power cut would.  The node's directories survive, as a
-disk would; :meth:`ocfkit.lab.Lab.boot` starts the node again.
+and ganesha, as a power cut would.  They also take the node's link down: a
+machine without power does not answer on the network either, while a
+namespace whose processes are gone still answers ARP and TCP for every
+address on its interface, virtual IPs that the cluster is moving included.
+The node's directories survive, as a disk would; :meth:`ocfkit.lab.Lab.boot`
+starts the node again.
 
 Fencing is what makes the cluster act on a lost node (stop notifications,
 recovery elsewhere), which is why the lab fences for real instead of
@@ -17,13 +21,14 @@ imported: fenced calls the agent for every monitor and request.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from ocfkit.lab import processes
-from ocfkit.lab.layout import namespace_prefix, node_names
-from ocfkit.lab.state import LabState
+from ocfkit.lab.layout import NODE_INTERFACE, namespace_prefix, node_names
+from ocfkit.lab.state import LabState, StateFile
 
 AGENT = "fence_ocfkit_lab"
 
@@ -91,6 +96,32 @@ def switch_off(state: LabState, target: str) -> list[processes.ProcessId]:
     return processes.kill(victims, wait=10.0)
 
 
+def cut_link(state: LabState, target: str) -> str | None:
+    """Take ``target``'s interface down, from inside its network namespace; None or the error.
+
+    The agent runs inside another node, whose private /run has no
+    /run/netns: the namespace is entered through the holder's pid instead.
+    """
+    holder = state.latest(target, "holder")
+    if holder is None or not processes.is_alive(holder.id):
+        return f"no live namespace holder for {target}"
+    argv = ["nsenter", "-t", str(holder.pid), "-n", "--",
+            "ip", "link", "set", NODE_INTERFACE, "down"]  # fmt: skip
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return str(error)
+    return None if done.returncode == 0 else done.stderr.strip() or f"exit {done.returncode}"
+
+
+def _record_link_down(state_file: Path, target: str) -> None:
+    """So that ``boot`` and ``ocfkit lab status`` know the link is down."""
+    store = StateFile(state_file, state_file.with_name("lab.lock"))
+    with store.update() as state:
+        if target not in state.links_down:
+            state.links_down.append(target)
+
+
 def _log(path: Path, text: str) -> None:
     stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
     with path.open("a", encoding="utf-8") as stream:
@@ -129,6 +160,11 @@ def main(state_file: str, argv: list[str] | None = None, stdin_text: str | None 
             sys.stderr.write(f"{AGENT}: no node {target!r}\n")
             return 1
         survivors = switch_off(state, target)
+        link_error = cut_link(state, target)
+        if link_error is None:
+            _record_link_down(path, target)
+        else:
+            _log(log, f"{action} {target}: link not taken down: {link_error}")
         _log(log, f"{action} {target}: " + (f"survivors {survivors}" if survivors else "done"))
         return 1 if survivors else 0
     sys.stderr.write(f"{AGENT}: action {action!r} not supported\n")

@@ -30,7 +30,7 @@ from lxml import etree
 from ocfkit.lab import diagnosis, fencing, ganesha, namespaces, network, nodedirs, processes
 from ocfkit.lab.commands import DAEMON_ENV, host_env, run, spawn
 from ocfkit.lab.errors import LabError, LabTimeout
-from ocfkit.lab.layout import DEFAULT_SUBNET, Layout
+from ocfkit.lab.layout import DEFAULT_SUBNET, RSCTMP, Layout
 from ocfkit.lab.progress import Progress
 from ocfkit.lab.state import LabConfig, LabState, ProcessRecord, StateFile
 from ocfkit.lab.status import ClusterStatus, FenceEvent, parse_crm_mon, parse_fence_history
@@ -77,6 +77,7 @@ class Lab:
         subnet: str = DEFAULT_SUBNET,
         grace_period: int = 20,
         lease_lifetime: int = 10,
+        pacemaker_env: Mapping[str, str] | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.config = LabConfig(
@@ -86,6 +87,7 @@ class Lab:
             subnet=subnet,
             grace_period=grace_period,
             lease_lifetime=lease_lifetime,
+            pacemaker_env=_check_env(pacemaker_env or {}),
         )
         self.layout = Layout.create(Path(workdir), nodes, subnet)
         socket = self.layout.bus_socket(self.nodes[-1])
@@ -114,6 +116,7 @@ class Lab:
             subnet=c.subnet,
             grace_period=c.grace_period,
             lease_lifetime=c.lease_lifetime,
+            pacemaker_env=c.pacemaker_env,
             progress=progress,
         )
 
@@ -248,7 +251,7 @@ class Lab:
         self.progress.step(f"corosync: membership of {len(self.nodes)} formed")
 
         for node in self.nodes:
-            self._spawn(node, "pacemakerd", ["pacemakerd", "-f"], "pacemakerd.out", _PACEMAKER_ENV)
+            self._spawn_pacemaker(node)
         # Polled less often than the rest: each crm_mon costs CPU the starting daemons need.
         status = self.wait_for(
             lambda: self._converged(first),
@@ -275,6 +278,16 @@ class Lab:
     def _lab_providers(self) -> list[str]:
         root = self.layout.shims_root / "resource.d"
         return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def _spawn_pacemaker(self, node: str) -> None:
+        """pacemakerd with the lab's environment, then the caller's additions.
+
+        Pacemaker's daemons inherit it, and the executor passes it on to
+        every agent it runs: ``HA_LOGFILE`` and ``HA_DATEFMT`` there give the
+        agents' own log lines a file and a timestamp format.
+        """
+        env = {**_PACEMAKER_ENV, **self.config.pacemaker_env}
+        self._spawn(node, "pacemakerd", ["pacemakerd", "-f"], "pacemakerd.out", env)
 
     def membership(self, node: str) -> int:
         """How many nodes corosync on ``node`` counts as members (0 when it does not answer)."""
@@ -384,22 +397,35 @@ class Lab:
         return parse_crm_mon(done.stdout)
 
     def fence_history(self, node: str | None = None) -> list[FenceEvent]:
+        """Every fencing operation the fencer on ``node`` knows of.
+
+        ``--verbose``: without it 2.1.5 lists a single successful operation
+        (not necessarily the latest), so a second node fenced was missing.
+        """
         node = node or self.query_node()
-        done = self.exec(node, ["stonith_admin", "--history", "*", "--output-as=xml"], timeout=30)
+        argv = ["stonith_admin", "--history", "*", "--verbose", "--output-as=xml"]
+        done = self.exec(node, argv, timeout=30)
         if done.returncode != 0:
             raise LabError(f"stonith_admin on {node} exited {done.returncode}: {done.stderr}")
         return parse_fence_history(done.stdout)
 
-    def load_cib(self, xml: str, node: str | None = None) -> None:
+    def load_cib(self, xml: str, node: str | None = None, *, merge: bool = False) -> None:
         """Put XML into the CIB: a whole ``<cib>``, a section to replace, or an element to add.
 
         Resources (primitive, group, clone, bundle) and constraints are
         created in their section; ``<resources>``, ``<constraints>``,
         ``<configuration>`` and the like replace theirs; a
-        ``cluster_property_set`` is merged into ``crm_config``.
+        ``cluster_property_set`` is merged into ``crm_config``.  With
+        ``merge``, a section is merged instead (``cibadmin --modify``), by
+        element name and id, in one update: how a generated configuration is
+        added to a cluster without dropping its nodes and fence device.
         """
         tag = etree.fromstring(xml.encode()).tag
-        if tag == "cib":
+        if merge:
+            if tag not in _CIB_SECTIONS:
+                raise ValueError(f"only a CIB section can be merged, not <{tag}>")
+            argv = ["cibadmin", "--modify", "--scope", tag, "--xml-pipe"]
+        elif tag == "cib":
             argv = ["cibadmin", "--replace", "--xml-pipe"]
         elif tag in _CIB_SECTIONS:
             argv = ["cibadmin", "--replace", "-o", tag, "--xml-pipe"]
@@ -546,7 +572,7 @@ class Lab:
             self._spawn(node, "corosync", ["corosync", "-f"], "corosync.out")
             self.wait_for(lambda: self.membership(node) > 0, timeout, f"{node}: corosync running")
         if not self.is_running(node, "pacemakerd"):
-            self._spawn(node, "pacemakerd", ["pacemakerd", "-f"], "pacemakerd.out", _PACEMAKER_ENV)
+            self._spawn_pacemaker(node)
         if wait:
             self.wait_for(lambda: self._member(node), timeout, f"{node}: online in the cluster")
         self.progress.step(f"{node}: pacemaker started")
@@ -585,8 +611,23 @@ class Lab:
         self.progress.step(f"{node}: fenced (requested on {via})")
 
     def boot(self, node: str, *, wait: bool = True, timeout: float = 60.0) -> None:
-        """Bring a fenced or stopped node back: link, corosync, Pacemaker and its services."""
-        if node in self.state().links_down:
+        """Bring a fenced or stopped node back: link, corosync, Pacemaker and its services.
+
+        A node whose cluster stack is down starts as from a reboot: its
+        interface carries only its own address again (a virtual IP an agent
+        added before the power cut would otherwise come back and clash with
+        the copy the cluster started elsewhere), and what agents remember in
+        ``HA_RSCTMP`` is gone (a state file from before the cut would make
+        the first probe report an instance the cluster knows is stopped).
+        """
+        if not (self.is_running(node, "corosync") or self.is_running(node, "pacemakerd")):
+            network.reset(self.layout, node)
+            self.exec(node, ["find", RSCTMP, "-mindepth", "1", "-delete"], timeout=15, check=True)
+            with self._store.update() as state:
+                if node in state.links_down:
+                    state.links_down.remove(node)
+            self.progress.step(f"{node}: interface and {RSCTMP} as after a reboot")
+        elif node in self.state().links_down:
             self.link_up(node)
         if self.config.ganesha:
             self.start_ganesha(node)
@@ -708,6 +749,19 @@ class Lab:
         traceback: TracebackType | None,
     ) -> None:
         self.down()
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Names a shell would accept, values without NUL: what execve can pass on."""
+    for name, value in env.items():
+        if not _ENV_NAME.match(name):
+            raise ValueError(f"{name!r} is not an environment variable name")
+        if "\0" in value:
+            raise ValueError(f"the value of {name} contains a NUL character")
+    return dict(env)
 
 
 def _check_traversable(path: Path) -> None:

@@ -21,6 +21,8 @@ BRIDGE = "br0"
 #: Inside each node's private /run: the host's provider directories, seen again.
 HOST_RESOURCE_D = "/run/ocfkit-lab/host-resource.d"
 OCF_RESOURCE_D = "/usr/lib/ocf/resource.d"
+#: The agents' HA_RSCTMP inside each node (on its private /run).
+RSCTMP = "/run/resource-agents"
 
 # Paths end up in corosync.conf, ganesha.conf and an overlay mount option,
 # where whitespace, quotes, ':' and ',' would need escaping that none of them

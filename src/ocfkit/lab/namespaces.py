@@ -28,7 +28,7 @@ from typing import Any
 import ocfkit
 from ocfkit.lab.commands import DAEMON_ENV, spawn
 from ocfkit.lab.errors import LabTimeout
-from ocfkit.lab.layout import HOST_RESOURCE_D, OCF_RESOURCE_D, Layout
+from ocfkit.lab.layout import HOST_RESOURCE_D, OCF_RESOURCE_D, RSCTMP, Layout
 
 Step = dict[str, Any]
 
@@ -48,7 +48,7 @@ def plan(layout: Layout, node: str, *, fencing: bool, ganesha: bool) -> list[Ste
         {"op": "hostname", "name": node},
         {"op": "tmpfs", "target": "/run", "mode": "0755"},
         _mkdir("/run/crm", "0750", "hacluster", "haclient"),
-        _mkdir("/run/resource-agents", "0755"),
+        _mkdir(RSCTMP, "0755"),
         _mkdir("/run/lock", "1777"),
         _mkdir(HOST_RESOURCE_D, "0755"),
         {"op": "tmpfs", "target": "/dev/shm", "mode": "1777"},  # noqa: S108

@@ -87,6 +87,18 @@ def set_link(layout: Layout, node: str, up: bool) -> None:
     )
 
 
+def reset(layout: Layout, node: str) -> None:
+    """The node's interface as ``create`` left it: its own address only, link up."""
+    _batch(
+        [
+            f"addr flush dev {NODE_INTERFACE}",
+            f"addr add {layout.address(node)}/24 dev {NODE_INTERFACE}",
+            f"link set {NODE_INTERFACE} up",
+        ],
+        layout.namespace(node),
+    )
+
+
 def delete(names: list[str]) -> list[str]:
     """Delete those of ``names`` that exist; returns the ones that could not be deleted."""
     failed = []

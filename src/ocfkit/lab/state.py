@@ -31,6 +31,8 @@ class LabConfig:
     subnet: str = "192.168.77"
     grace_period: int = 20
     lease_lifetime: int = 10
+    #: Added to every pacemakerd's environment, which its daemons and agents inherit.
+    pacemaker_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

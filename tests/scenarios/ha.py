@@ -1,0 +1,261 @@
+"""The cluster the scenarios run on: four lab nodes, real ganesha, the agents, the generated CIB.
+
+Everything a scenario needs to know about it lives here: the virtual IPs and
+their failover targets (from :mod:`ganesha_agents.config`, never restated),
+the recorder's probes, what "healthy" means, and how to get back there
+between scenarios with nothing but what a node does by itself (ganesha
+started again, a fenced node booted): no cleanup command, no manual
+attribute.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from lxml import etree
+
+from ganesha_agents.config import ClusterSpec, NodeAddress, cib, failover_targets, plan
+from ocfkit.lab import Lab, LabError, LabTimeout
+from ocfkit.lab.recorder import Recorder, address_probe, attribute_probe, grace_probe
+from tests.scenarios.logs import NodeLogs
+
+NODE_COUNT = 4
+#: ganesha's grace period: longer than ganesha_mon's 5 s grace_delay, so a
+#: client that follows a moved VIP still meets a server in grace.
+GRACE_PERIOD = 10
+LEASE_LIFETIME = 5
+#: The VIP of node N is <subnet>.(VIP_BASE + N): inside the lab's /24, used by no node.
+VIP_BASE = 200
+PROVIDER = "ganesha"
+AGENTS = ("ganesha_mon", "ganesha_grace")
+#: Inherited by every agent Pacemaker runs: their own log lines, in the
+#: node's pacemaker.log, stamped to the nanosecond, in UTC like Pacemaker's.
+PACEMAKER_ENV = {
+    "HA_LOGFILE": "/var/log/pacemaker/pacemaker.log",
+    "HA_DATEFMT": "%F %T.%N ",
+    "TZ": "UTC",
+}
+EXPORT_FILE = "who"
+ATTRIBUTES = ("grace-active", "ganesha-active")
+MON_INTERVAL = 10.0
+
+
+def cluster_spec(lab: Lab) -> ClusterSpec:
+    """One VIP per node inside the lab's subnet, /24 on eth0 as the lab's links need, fencing on."""
+    return ClusterSpec(
+        nodes=tuple(
+            NodeAddress(node, f"{lab.layout.subnet}.{VIP_BASE + lab.layout.index(node)}")
+            for node in lab.nodes
+        ),
+        cidr_netmask=24,
+        nic="eth0",
+        properties=True,
+        stonith_enabled=True,
+    )
+
+
+def new_lab(workdir: str) -> Lab:
+    return Lab(
+        workdir,
+        NODE_COUNT,
+        ganesha=True,
+        grace_period=GRACE_PERIOD,
+        lease_lifetime=LEASE_LIFETIME,
+        pacemaker_env=PACEMAKER_ENV,
+    )
+
+
+def vip_resource(node: str) -> str:
+    return f"{node}-cluster_ip-1"
+
+
+class HaCluster:
+    """A lab running the NFS-Ganesha HA configuration, with the questions scenarios ask of it."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.spec = cluster_spec(lab)
+        self.vips = {node.name: str(node.ip) for node in self.spec.nodes}
+        self.logs = NodeLogs(lab)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.lab.nodes
+
+    def failover_target(self, home: str) -> str:
+        """Where ``home``'s VIP goes first, as the configuration documents it."""
+        address = next(n for n in self.spec.nodes if n.name == home)
+        return failover_targets(self.spec.nodes, address)[0]
+
+    def others(self, *nodes: str) -> list[str]:
+        """Every node but ``nodes``: the survivors."""
+        return [n for n in self.nodes if n not in nodes]
+
+    def client_for(self, server: str, *avoid: str) -> str:
+        """A node other than ``server`` (and ``avoid``) to run an NFS client in."""
+        return next(n for n in self.nodes if n != server and n not in avoid)
+
+    # -- setting up ----------------------------------------------------------------------
+
+    def bring_up(self) -> float:
+        """Lab up, configuration loaded, cluster healthy; returns the seconds it took.
+
+        A lab that fails on the way is taken down again before the error
+        (with the nodes' logs attached) propagates.
+        """
+        began = time.monotonic()
+        try:
+            self.lab.up()
+            self.set_up()
+            self.restore()
+        except LabError as error:
+            if not getattr(error, "__notes__", None):
+                error.add_note(self.lab.report())
+            self.lab.down(graceful=False)
+            raise
+        return time.monotonic() - began
+
+    def rebuild(self) -> float:
+        """A fresh lab in the same working directory, for a scenario that broke this one."""
+        self.lab.down(graceful=False)
+        self.lab = new_lab(str(self.lab.workdir))
+        self.logs = NodeLogs(self.lab)
+        return self.bring_up()
+
+    def set_up(self) -> None:
+        """Agents, recovery directories, a file to read per export, then the configuration."""
+        self.lab.install_agents(PROVIDER, list(AGENTS))
+        for node in self.nodes:
+            home = self.lab.node_dir(node) / "ganesha"
+            (home / "export" / EXPORT_FILE).write_text(f"served by {node}\n")
+            # What shared storage gives a real cluster: RecoveryRoot/<peer>/v4recov,
+            # read by grace("5:<peer>").  ganesha 4.3 enters grace without it too
+            # (see test_grace_for_a_node_without_recovery_directory).
+            for peer in self.nodes:
+                if peer != node:
+                    (home / "recov" / peer / "v4recov").mkdir(parents=True, exist_ok=True)
+        self.lab.load_cib(cib.render(plan(self.spec)), merge=True)
+
+    def recorder(self) -> Recorder:
+        """VIPs every 20 ms, grace every 50 ms, attributes every 100 ms.
+
+        The VIP probe reads /proc and costs nothing; the others start a
+        program per node or per query, and the cluster under test shares
+        the machine's two cores: sampling them every 20 ms delayed the
+        survivors' grace by some 0.2 s.  The precise times of those events
+        come from the log lines anyway.
+        """
+        return Recorder(
+            {
+                "vip": address_probe(self.lab, self.vips.values()),
+                "grace": grace_probe(self.lab),
+                **{name: attribute_probe(self.lab, name) for name in ATTRIBUTES},
+            },
+            interval=0.02,
+            intervals={"grace": 0.05, **dict.fromkeys(ATTRIBUTES, 0.1)},
+        )
+
+    # -- looking -------------------------------------------------------------------------
+
+    def vip_holders(self) -> dict[str, tuple[str, ...]]:
+        """{VIP: nodes whose interface carries it}."""
+        answer = address_probe(self.lab, self.vips.values())()
+        return {k: tuple(map(str, v)) if isinstance(v, tuple) else () for k, v in answer.items()}
+
+    def attributes(self, name: str) -> dict[str, str]:
+        return {k: str(v) for k, v in attribute_probe(self.lab, name)().items()}
+
+    def live_nodes(self) -> list[str]:
+        state = self.lab.state()
+        return [
+            n
+            for n in self.nodes
+            if n not in state.links_down and self.lab.is_running(n, "pacemakerd")
+        ]
+
+    def failed_actions(self) -> list[str]:
+        """Pacemaker's failed-action history, as crm_mon lists it (op, node, reason)."""
+        node = self.live_nodes()[0]
+        done = self.lab.exec(node, ["crm_mon", "-1", "--output-as=xml"], timeout=30)
+        root = etree.fromstring(done.stdout.encode())
+        return [
+            f"{f.get('op_key')} on {f.get('node')}: {f.get('exitreason') or f.get('exitstatus')}"
+            for f in root.iter("failure")
+        ]
+
+    def problems(self) -> list[str]:
+        """What keeps the cluster from the healthy state every scenario starts from."""
+        found: list[str] = []
+        live = self.live_nodes()
+        down = [n for n in self.nodes if n not in live]
+        if down:
+            return [f"cluster stack not running on {' '.join(down)}"]
+        status = self.lab.status(live[0])
+        if sorted(status.online()) != list(self.nodes):
+            found.append(f"online: {status.online()}")
+        for clone in ("nfs-mon-clone", "nfs-grace-clone"):
+            if status.started_on(clone) != list(self.nodes):
+                found.append(f"{clone} started on {status.started_on(clone)}")
+        for node in self.nodes:
+            if status.started_on(vip_resource(node)) != [node]:
+                found.append(f"{vip_resource(node)} on {status.started_on(vip_resource(node))}")
+        found += [f"failed: {r.id}" for r in status.failed()]
+        holders = self.vip_holders()
+        found += [
+            f"{vip} configured on {holders.get(vip)}"
+            for node, vip in self.vips.items()
+            if holders.get(vip) != (node,)
+        ]
+        for name in ATTRIBUTES:
+            values = self.attributes(name)
+            found += [f"{name}[{n}]={values.get(n)!r}" for n in self.nodes if values.get(n) != "1"]
+        for node in self.nodes:
+            grace = self.lab.ganesha_in_grace(node)
+            if grace is not False:
+                found.append(f"{node}: ganesha " + ("in grace" if grace else "not answering"))
+        if not found and not self.lab.idle(live[0]):
+            found.append("the DC is not idle")
+        return found
+
+    # -- restoring ---------------------------------------------------------------------
+
+    def restore(self, timeout: float = 150.0) -> float:
+        """Back to healthy as a node would get there by itself; returns the seconds it took.
+
+        A node whose cluster stack is down is booted; a ganesha.nfsd that is
+        gone is started.  Then everything is left to the cluster and the
+        agents: ganesha_mon sets the attributes again, nfs-grace starts, the
+        VIPs come home, the servers' grace periods run out.
+        """
+        began = time.monotonic()
+        state = self.lab.state()
+        for node in self.nodes:
+            stack = all(self.lab.is_running(node, r) for r in ("corosync", "pacemakerd"))
+            if not stack or node in state.links_down:
+                self.lab.boot(node, wait=False)
+            elif self.lab.ganesha_in_grace(node) is None:
+                self.lab.start_ganesha(node)
+        last: list[str] = []
+
+        def healthy() -> bool:
+            nonlocal last
+            last = self.problems()
+            return not last
+
+        try:
+            self.lab.wait_for(healthy, timeout, "the healthy cluster", interval=0.5)
+        except LabTimeout as error:
+            error.add_note("still wrong: " + "; ".join(last))
+            raise
+        return time.monotonic() - began
+
+    # -- clients -------------------------------------------------------------------------
+
+    def nfs_read(self, client: str, address: str) -> subprocess.CompletedProcess[str]:
+        """An NFSv4 read of the export's file, by a client inside ``client``'s namespace."""
+        url = f"nfs://{address}/export/{EXPORT_FILE}?version=4"
+        try:
+            return self.lab.exec(client, ["nfs-cat", url], timeout=30)
+        except LabError as error:
+            return subprocess.CompletedProcess(["nfs-cat", url], 124, "", str(error))
