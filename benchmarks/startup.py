@@ -12,9 +12,12 @@ and the ratios of ocfkit's agents to three references:
 
 ocfkit's agents run as installed shims (``ocfkit.shims``) in a temporary OCF
 root.  The ganesha agents' attribute tool is replaced by a tiny shell script
-(an ``attrd_updater`` answering as Pacemaker 2.1.5 does) and ganesha.nfsd's
-pid file is held locked by a stand-in process (``ganesha_agents.standins``),
-so the figures are the agents' own cost, not attrd's.  Run it with
+(an ``attrd_updater`` answering as Pacemaker 2.1.5 does, from
+``ganesha_agents.standins``), so the figures are the agents' own cost, not
+attrd's.  As root, a real ganesha.nfsd runs on a private system bus (the
+tests' harness), whose pid file ganesha_mon watches and to which one
+post-stop notification sends a real grace call; ``--stand-in`` (or a machine
+without nfs-ganesha) uses a process that only holds the pid file's lock.  Run it with
 ``./dev bench`` (``--runs``, ``--json FILE``).
 """
 
@@ -22,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +86,7 @@ def run_once(argv: Sequence[str], env: Mapping[str, str], expect: int = 0) -> No
         raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}\n{done.stderr.decode()}")
 
 
-def cases(root: Path) -> list[Case]:
+def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
     from ocfkit.shims import install
 
     ocf_root = root / "ocf"
@@ -106,7 +111,7 @@ def cases(root: Path) -> list[Case]:
         "OCF_RESKEY_CRM_meta_on_node": "bench",
     }
     monitor = {**base, "OCF_RESKEY_CRM_meta_interval": "10000"}
-    ganesha = {**monitor, "OCF_RESKEY_pid_file": str(root / "ganesha.pid")}
+    ganesha = {**monitor, "OCF_RESKEY_pid_file": str(pid_file)}
     notify = {
         **base,
         "OCF_RESKEY_CRM_meta_notify_type": "post",
@@ -134,13 +139,52 @@ def cases(root: Path) -> list[Case]:
         Case("ganesha_grace meta-data", (str(shims / "ganesha_grace"), "meta-data"), base),
         Case("ganesha_grace monitor (healthy)", (str(shims / "ganesha_grace"), "monitor"), monitor),
         Case("ganesha_grace notify (post-start)", (str(shims / "ganesha_grace"), "notify"), notify),
+        *grace_call_case(shims, notify, bus_address),
     ]
+
+
+def grace_call_case(shims: Path, notify: Mapping[str, str], bus_address: str | None) -> list[Case]:
+    """A post-stop notification: one real grace call to a real ganesha.nfsd over D-Bus."""
+    if bus_address is None:
+        return []
+    env = {
+        **notify,
+        "DBUS_SYSTEM_BUS_ADDRESS": bus_address,
+        "OCF_RESKEY_CRM_meta_notify_operation": "stop",
+        "OCF_RESKEY_CRM_meta_notify_stop_uname": "node2",
+        "OCF_RESKEY_CRM_meta_notify_stop_resource": "nfs-grace:1",
+        "OCF_RESKEY_CRM_meta_notify_start_uname": " ",
+        "OCF_RESKEY_CRM_meta_notify_start_resource": " ",
+    }
+    label = "ganesha_grace notify (post-stop, grace call)"
+    return [Case(label, (str(shims / "ganesha_grace"), "notify"), env)]
+
+
+@contextmanager
+def ganesha_world(root: Path, real: bool) -> Iterator[tuple[Path, str | None]]:
+    """(pid file, bus address): a real ganesha.nfsd on a private bus, or the stand-in."""
+    if real:
+        # The tests' harness: its own mount and network namespaces, its own bus.
+        sys.path.insert(0, str(HERE.parent))
+        from tests.real.ganesha_node import GaneshaNode, missing_programs
+
+        if os.geteuid() == 0 and not missing_programs():
+            node = GaneshaNode(root / "ganesha")
+            node.start()
+            try:
+                yield node.pid_file, node.bus_address
+            finally:
+                node.stop()
+            return
+        print("no real ganesha.nfsd here (needs root and nfs-ganesha): stand-in", file=sys.stderr)
+    with ganesha_pid_holder(root / "ganesha.pid"):
+        yield root / "ganesha.pid", None
 
 
 def report(figures: list[Figure]) -> str:
     by = {f.label: f for f in figures}
-    lines = [f"{'case':<36} {'median':>9} {'p90':>9}", "-" * 56]
-    lines += [f"{f.label:<36} {f.median_ms:8.1f}ms {f.p90_ms:8.1f}ms" for f in figures]
+    lines = [f"{'case':<46} {'median':>9} {'p90':>9}", "-" * 66]
+    lines += [f"{f.label:<46} {f.median_ms:8.1f}ms {f.p90_ms:8.1f}ms" for f in figures]
     lines.append("")
     for what in ("monitor", "meta-data"):
         ours = by[f"ocfkit dummy {what}"].median_ms
@@ -156,6 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--stand-in",
+        action="store_true",
+        help="no real ganesha.nfsd: a stand-in holds the pid file, no grace call is measured",
+    )
     args = parser.parse_args(argv)
     for required in (SHELL_DUMMY, OCF_PY):
         if not required.exists():
@@ -164,8 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ocfkit-bench-") as made:
         root = Path(made)
         root.chmod(0o755)
-        with ganesha_pid_holder(root / "ganesha.pid"):
-            figures = [measure(case, args.runs) for case in cases(root)]
+        with ganesha_world(root, not args.stand_in) as (pid_file, bus_address):
+            figures = [measure(case, args.runs) for case in cases(root, pid_file, bus_address)]
     print(report(figures))
     if args.json is not None:
         args.json.write_text(json.dumps([f.__dict__ for f in figures], indent=2) + "\n")
