@@ -74,11 +74,12 @@ def children_named(name: str) -> list[int]:
 
 
 def test_timeout_kills_and_reaps_the_program() -> None:
+    others = set(children_named("sleep"))  # e.g. a lab's namespace holders, in a full run
     started = time.monotonic()
     with pytest.raises(Timeout):
         run_captured(["sleep", "30"], timeout=0.3)
     assert time.monotonic() - started < 5
-    assert children_named("sleep") == [], "no child left behind, not even a zombie"
+    assert set(children_named("sleep")) == others, "no child left behind, not even a zombie"
 
 
 def test_a_program_that_closes_its_output_but_runs_on_is_still_bounded() -> None:
