@@ -106,9 +106,12 @@ class NodeAttributes:
 
 @attrs.frozen
 class GraceCall:
+    """One grace call a fake ganesha.nfsd accepted; ``records`` what a takeover read."""
+
     time: float
     node: str
     argument: str
+    records: str | None = None
 
 
 class FakeNFSDaemon:
@@ -118,10 +121,19 @@ class FakeNFSDaemon:
     (virtual time, from the clock), as the real server does.
     """
 
-    def __init__(self, node: str, clock: Clock, *, grace_period: float = 90.0) -> None:
+    def __init__(
+        self,
+        node: str,
+        clock: Clock,
+        *,
+        grace_period: float = 90.0,
+        records: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.node = node
         self.clock = clock
         self.grace_period = grace_period
+        # What ``5:<ADDR>`` reads (the address's records), as ganesha follows the links.
+        self.records = records
         self.alive = True
         self.grace_calls: list[GraceCall] = []
         # Called with the answer of every liveness check (the demo marks step 1 with it).
@@ -149,17 +161,84 @@ class FakeNFSDaemon:
             listener(self.alive)
         return self.alive
 
-    def grace(self, argument: str) -> str:
+    def grace(self, argument: str, *, budget: float | None = None) -> str:
         if not self.alive:
             raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
         if self.failures_left > 0:
             self.failures_left -= 1
             raise GenericError(f"grace({argument!r}) failed: {self.failure_reason}")
-        self.grace_calls.append(GraceCall(self.clock.monotonic(), self.node, argument))
+        event, _, address = argument.partition(":")
+        read = None
+        if event == "5" and self.records is not None:
+            read = self.records(address)
+        self.grace_calls.append(GraceCall(self.clock.monotonic(), self.node, argument, read))
         self._grace_until = self.clock.monotonic() + self.grace_period
         return "Started grace period"
+
+    def enter_grace(self, argument: str, *, budget: float | None = None) -> str:
+        message = self.grace(argument, budget=budget)
+        if not self.in_grace():
+            raise GenericError(f"ganesha.nfsd on {self.node} is not in grace after {argument!r}")
+        return message
 
     def in_grace(self) -> bool:
         if not self.alive:
             raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
         return self._grace_until is not None and self.clock.monotonic() < self._grace_until
+
+
+class FakeAddressRecords:
+    """The address records on a simulated shared state volume, one per cluster.
+
+    ``holders`` maps an address to the recovery root recorded for it;
+    ``history`` keeps every claim, so a test can follow an address from
+    holder to holder.  ``failure`` makes every call raise it (shared storage
+    unreachable).
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.holders: dict[str, str] = {}
+        self.links: set[tuple[str, str]] = set()
+        self.history: list[tuple[float, str, str]] = []
+        self.failure: Exception | None = None
+
+    @staticmethod
+    def root_of(node: str) -> str:
+        return f"/shared/nfs-ganesha/{node}/nfs/ganesha"
+
+    def for_node(self, node: str) -> NodeAddressRecords:
+        return NodeAddressRecords(self, node)
+
+    def read(self, node: str, address: str) -> str | None:
+        """What ganesha on ``node`` reads for ``5:<address>``: the holder, if linked there."""
+        return self.holders.get(address) if (node, address) in self.links else None
+
+    def check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+
+class NodeAddressRecords:
+    """One node's view of :class:`FakeAddressRecords`; satisfies ``AddressRecords``."""
+
+    def __init__(self, store: FakeAddressRecords, node: str) -> None:
+        self.store = store
+        self.node = node
+
+    def holder(self, address: str) -> str | None:
+        self.store.check()
+        return self.store.holders.get(address)
+
+    def own_root(self) -> str:
+        self.store.check()
+        return self.store.root_of(self.node)
+
+    def lead_to_record(self, address: str) -> None:
+        self.store.check()
+        self.store.links.add((self.node, address))
+
+    def claim(self, address: str, root: str) -> None:
+        self.store.check()
+        self.store.holders[address] = root
+        self.store.history.append((self.store.clock.monotonic(), address, root))

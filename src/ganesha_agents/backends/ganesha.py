@@ -81,7 +81,7 @@ class GaneshaDaemon:
                 self._log.debug("%s: %s", verdict.path, verdict.reason)
         return bool(verdicts) and verdicts[-1].alive
 
-    def grace(self, argument: str) -> str:
+    def grace(self, argument: str, *, budget: float | None = None) -> str:
         what = f"grace({argument!r})"
         if not argument.isprintable():
             # Control characters and undecodable bytes (lone surrogates) have no
@@ -94,6 +94,12 @@ class GaneshaDaemon:
             raise self._give_up(f"ganesha.nfsd refused {what}: {message}")
         if self._log is not None:
             self._log.info("%s: %s", what, message)
+        return message
+
+    def enter_grace(self, argument: str, *, budget: float | None = None) -> str:
+        message = self.grace(argument, budget=budget)
+        if not self.in_grace():
+            raise self._give_up(f"ganesha.nfsd is not in grace after grace({argument!r})")
         return message
 
     def in_grace(self) -> bool:

@@ -78,8 +78,15 @@ class Lab:
         grace_period: int = 20,
         lease_lifetime: int = 10,
         pacemaker_env: Mapping[str, str] | None = None,
+        recovery_root: str | None = None,
+        clustered: bool | None = None,
         progress: Progress | None = None,
     ) -> None:
+        """``recovery_root`` places ganesha's RecoveryRoot (``{node}`` is the node's name),
+        for instance on a directory that stands for a shared state volume; the directory
+        must exist when the lab comes up.  ``clustered`` sets ganesha's ``Clustered``."""
+        if recovery_root is not None:
+            recovery_root = _check_recovery_root(recovery_root)
         self.config = LabConfig(
             nodes=nodes,
             ganesha=ganesha,
@@ -88,6 +95,8 @@ class Lab:
             grace_period=grace_period,
             lease_lifetime=lease_lifetime,
             pacemaker_env=_check_env(pacemaker_env or {}),
+            recovery_root=recovery_root,
+            clustered=clustered,
         )
         self.layout = Layout.create(Path(workdir), nodes, subnet)
         socket = self.layout.bus_socket(self.nodes[-1])
@@ -117,6 +126,8 @@ class Lab:
             grace_period=c.grace_period,
             lease_lifetime=c.lease_lifetime,
             pacemaker_env=c.pacemaker_env,
+            recovery_root=c.recovery_root,
+            clustered=c.clustered,
             progress=progress,
         )
 
@@ -762,6 +773,21 @@ def _check_env(env: Mapping[str, str]) -> dict[str, str]:
         if "\0" in value:
             raise ValueError(f"the value of {name} contains a NUL character")
     return dict(env)
+
+
+def _check_recovery_root(template: str) -> str:
+    """An absolute path naming each node (``{node}``) with nothing ganesha.conf would misread."""
+    example = template.replace("{node}", "node1")
+    if (
+        "{node}" not in template
+        or not example.startswith("/")
+        or not re.fullmatch(r"/[A-Za-z0-9._/+-]*", example)
+    ):
+        raise ValueError(
+            f"recovery_root must be an absolute path containing {{node}}, made of letters, "
+            f"digits and . _ / + -, not {template!r}"
+        )
+    return template
 
 
 def _check_traversable(path: Path) -> None:

@@ -70,12 +70,16 @@ def prepare(layout: Layout, config: LabConfig, fence_agent: str | None) -> None:
         if config.ganesha:
             for sub in ("dbus", "ganesha-run", "ganesha/export", "ganesha/recov"):
                 (home / sub).mkdir(parents=True, mode=0o755)
+            recovery_root = home / "ganesha" / "recov"
+            if config.recovery_root is not None:
+                recovery_root = Path(config.recovery_root.replace("{node}", node))
             (home / "ganesha.conf").write_text(
                 render.ganesha_conf(
-                    recovery_root=home / "ganesha" / "recov",
+                    recovery_root=recovery_root,
                     export_path=home / "ganesha" / "export",
                     grace_period=config.grace_period,
                     lease_lifetime=config.lease_lifetime,
+                    clustered=config.clustered,
                 ),
                 encoding="utf-8",
             )

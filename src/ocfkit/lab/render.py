@@ -123,12 +123,20 @@ def seeded_cib(nodes: Sequence[str], fence_agent: str | None) -> str:
 
 
 def ganesha_conf(
-    *, recovery_root: Path, export_path: Path, grace_period: int, lease_lifetime: int
+    *,
+    recovery_root: Path,
+    export_path: Path,
+    grace_period: int,
+    lease_lifetime: int,
+    clustered: bool | None = None,
 ) -> str:
+    # With Clustered = true (ganesha's default) a node files its clients under
+    # v4recov/node<N>, where a takeover by address (5:ADDR) does not look.
+    clustered_line = "" if clustered is None else f"\n    Clustered = {str(clustered).lower()};"
     return f"""\
 # Written by ocfkit lab: NFSv4 only, so no rpcbind is needed.
 NFS_CORE_PARAM {{
-    Protocols = 4;
+    Protocols = 4;{clustered_line}
     NFS_Port = 2049;
     # With NLM off and no client to reclaim, grace would lift after about a second.
     Enable_NLM = true;

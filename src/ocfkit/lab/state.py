@@ -33,6 +33,11 @@ class LabConfig:
     lease_lifetime: int = 10
     #: Added to every pacemakerd's environment, which its daemons and agents inherit.
     pacemaker_env: dict[str, str] = field(default_factory=dict)
+    #: ganesha's RecoveryRoot, ``{node}`` replaced by the node's name; None: in the node's
+    #: own directory.  A shared state volume is a directory every node sees at one path.
+    recovery_root: str | None = None
+    #: ganesha's ``NFS_CORE_PARAM { Clustered }``; None leaves ganesha's default (true).
+    clustered: bool | None = None
 
 
 @dataclass(frozen=True)

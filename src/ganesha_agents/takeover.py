@@ -1,0 +1,314 @@
+"""ganesha_takeover: a virtual IP moves only into a cluster that is in confirmed NFS grace.
+
+One promotable clone per virtual IP (``N-takeover-clone``) runs on every node;
+its promoted instance is the node that holds the address, and the address is
+colocated with the promoted role and ordered after the promote.  So every
+move of the address, whatever caused it (a dead ganesha.nfsd, a node lost
+and fenced by the cluster or from outside, ``crm_resource --move``, standby,
+failback), is a demote on the old holder and a promote on the new one, and
+Pacemaker runs three steps in order before the address is configured:
+
+1. pre-promote notification on every node with an instance but the new
+   holder: the local ganesha.nfsd enters plain grace (``0:``), confirmed with
+   ``get_grace()``, within ``grace_budget`` seconds (CTDB's
+   ``startipreallocate``);
+2. demote on the old holder, if it is alive: ``2:<ADDR>`` releases the
+   clients of the address there (CTDB's ``releaseip``);
+3. promote on the new holder: it takes over the clients recorded for the
+   address (``5:<ADDR>``, CTDB's ``takeip``), confirms it is in grace, and
+   only then records itself as the address's holder.  A node that cannot be
+   put in grace fails the promote, and the address goes elsewhere.
+
+Records are kept per address (see :mod:`ganesha_agents.backends.records`):
+which node's recovery records hold the address's clients is a link on the
+shared state volume, written by the new holder after its takeover is
+confirmed and read by the next one, so it survives the holder's death on
+every path, including external fencing, where Pacemaker's notifications
+name no previous holder.
+
+Nothing is slept: the order is Pacemaker's, and each grace step is bounded.
+"""
+
+from __future__ import annotations
+
+from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
+from ganesha_agents.common import GaneshaAgent
+from ocfkit import (
+    ConfigurationError,
+    ExitCode,
+    GenericError,
+    Integer,
+    OCFError,
+    Parameters,
+    action,
+    entry_point,
+    parameter,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ganesha_agents.backends.protocols import AddressRecords
+
+PLAIN_GRACE = "0:"
+RELEASE = "2:"
+TAKE_OVER = "5:"
+#: What the state file says while this instance holds the address.
+PROMOTED = "promoted"
+UNPROMOTED = "unpromoted"
+DEFAULT_RECOVERY_ROOT = "/var/lib/nfs/ganesha"
+
+
+class TakeoverParameters(Parameters):
+    ip: str = parameter(
+        shortdesc="The virtual IP this clone takes over",
+        longdesc=(
+            "The address of the virtual IP that is colocated with this clone's promoted role. "
+            "Its clients' recovery records are taken over under this name (grace event 5)."
+        ),
+    )
+    recovery_root: str = parameter(
+        default=DEFAULT_RECOVERY_ROOT,
+        shortdesc="ganesha's RecoveryRoot on this node",
+        longdesc=(
+            "The RecoveryRoot of the local ganesha.nfsd (NFSV4 block; fs recovery backend with "
+            "Clustered = false).  The link <recovery_root>/<ip> is made here, where ganesha "
+            "reads the records of the clients it takes over."
+        ),
+    )
+    address_dir: str = parameter(
+        default="",
+        shortdesc="Shared directory of address records",
+        longdesc=(
+            "A directory on the shared state volume, at the same path on every node, holding "
+            "one link per address to the recovery root of the node whose records hold that "
+            "address's clients.  Empty: no records are taken over, every move is plain grace."
+        ),
+    )
+    grace_budget: int = parameter(
+        default=3,
+        type=Integer(min=1),
+        shortdesc="Seconds one grace step may take",
+        longdesc=(
+            "The most a grace call and its confirmation (get_grace) may take together, retries "
+            "included.  A node that other nodes cannot wait for longer is reported and skipped."
+        ),
+    )
+    pid_file: str | None = parameter(
+        default=None,
+        shortdesc="ganesha.nfsd pid file",
+        longdesc=(
+            "The pid file of the local ganesha.nfsd.  By default the first that exists of "
+            + ", ".join(DEFAULT_PID_FILES)
+            + "."
+        ),
+    )
+
+
+class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
+    """Puts the cluster in NFS grace before a virtual IP moves, and hands its clients over
+
+    Run as a promotable clone per virtual IP, with the address colocated with
+    the promoted role and started after the promote.  Before any promote, every
+    other node's ganesha.nfsd enters grace (pre-promote notification, confirmed
+    by get_grace); the demote releases the address's clients on the old holder;
+    the promote takes over the clients recorded for the address on the shared
+    state volume and confirms grace before the address is configured.
+    """
+
+    name = "ganesha_takeover"
+    parameters = TakeoverParameters
+
+    def __init__(self, *, records: AddressRecords | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._records = records
+
+    @classmethod
+    def conformance_factory(cls) -> Callable[[], GaneshaAgent[Any]]:
+        """A healthy simulated node whose address records are in memory."""
+        from ganesha_agents.fakes import FakeAddressRecords, FakeAttributeStore, FakeNFSDaemon
+        from ocfkit.testing import FakeClock, MemoryStateStore
+
+        clock = FakeClock()
+        records = FakeAddressRecords(clock)
+        daemon = FakeNFSDaemon("node1", clock, records=lambda a: records.read("node1", a))
+        state = MemoryStateStore()
+
+        def make() -> GaneshaAgent[Any]:
+            return cls(
+                attributes=FakeAttributeStore(clock).for_node("node1"),
+                daemon=daemon,
+                records=records.for_node("node1"),
+                clock=clock,
+                state_store=state,
+                node_name="node1",
+            )
+
+        return make
+
+    def pid_files(self) -> tuple[str, ...]:
+        return (self.params.pid_file,) if self.params.pid_file else DEFAULT_PID_FILES
+
+    def validate(self) -> None:
+        if not _is_ip_address(self.params.ip):
+            raise ConfigurationError(f"ip must be an IPv4 or IPv6 address, not {self.params.ip!r}")
+        for name in ("recovery_root", "address_dir", "pid_file"):
+            value = getattr(self.params, name)
+            if value and not value.startswith("/"):
+                raise ConfigurationError(f"{name} must be an absolute path, not {value!r}")
+
+    @property
+    def records(self) -> AddressRecords | None:
+        """The address records on shared storage; None when none are configured."""
+        if self._records is None and self.params.address_dir:
+            from ganesha_agents.backends.records import AddressLinks
+
+            self._records = AddressLinks(self.params.recovery_root, self.params.address_dir)
+        return self._records
+
+    @property
+    def promoted(self) -> bool:
+        return self.state.read() == PROMOTED
+
+    # ------------------------------------------------------------ life cycle
+
+    @action(timeout=20)
+    def start(self) -> ExitCode:
+        if not self.started:
+            self.state.write(UNPROMOTED)
+        return ExitCode.SUCCESS
+
+    @action(timeout=20)
+    def stop(self) -> ExitCode:
+        self.state.remove()
+        return ExitCode.SUCCESS
+
+    @action(timeout=10, interval=30, depth=0, role="Promoted")
+    @action(timeout=10, interval=31, depth=0, role="Unpromoted")
+    def monitor(self) -> ExitCode:
+        state = self.state.read()
+        if state is None:
+            return ExitCode.NOT_RUNNING
+        return ExitCode.RUNNING_PROMOTED if state == PROMOTED else ExitCode.SUCCESS
+
+    # ------------------------------------------------------------- the move
+
+    @action(timeout=20)
+    def promote(self) -> ExitCode:
+        """Take the address's clients over in confirmed grace, then record this node as holder."""
+        if self.promoted:
+            return ExitCode.SUCCESS
+        ip = self.params.ip
+        previous, own = self.read_records()
+        if previous is not None and own is not None and previous != own:
+            self.log.info("taking over %s: its clients are recorded in %s", ip, previous)
+            argument = TAKE_OVER + ip
+            self.lead_to_record()
+        else:
+            self.log.info("taking %s: no other node's records to take over", ip)
+            argument = PLAIN_GRACE
+        try:
+            self.daemon.enter_grace(argument, budget=self.params.grace_budget)
+        except OCFError as error:
+            raise GenericError(
+                f"ganesha.nfsd here cannot take over {ip} in grace: {error.reason}"
+            ) from error
+        if own is not None:
+            self.claim(own)
+        self.state.write(PROMOTED)
+        return ExitCode.SUCCESS
+
+    @action(timeout=20)
+    def demote(self) -> ExitCode:
+        """Release the address's clients here; never fails (the address already stopped)."""
+        if self.started:
+            self.state.write(UNPROMOTED)
+        if self._daemon_alive():
+            try:
+                self.daemon.grace(RELEASE + self.params.ip, budget=self.params.grace_budget)
+            except OCFError as error:
+                self.log.warning("releasing %s here failed: %s", self.params.ip, error.reason)
+        return ExitCode.SUCCESS
+
+    @action(timeout=20)
+    def notify(self) -> ExitCode:
+        """Pre-promote: every node but the new holder enters grace first.  Always 0."""
+        note = self.notification
+        if note.event != "pre-promote" or self.node_name in note.unames(note.promote):
+            return ExitCode.SUCCESS
+        if not self._daemon_alive():
+            self.log.info("ganesha.nfsd is not running here: it will start in grace")
+            return ExitCode.SUCCESS
+        try:
+            self.daemon.enter_grace(PLAIN_GRACE, budget=self.params.grace_budget)
+        except OCFError as error:
+            self.log.error(
+                "%s moves to %s while ganesha.nfsd here is NOT confirmed in grace: %s",
+                self.params.ip,
+                " ".join(note.unames(note.promote)) or "another node",
+                error.reason,
+            )
+        return ExitCode.SUCCESS
+
+    # ----------------------------------------------------------------- records
+
+    def read_records(self) -> tuple[str | None, str | None]:
+        """(previous holder's recovery root, this node's), or Nones when they cannot be had."""
+        records = self.records
+        if records is None:
+            return None, None
+        try:
+            return records.holder(self.params.ip), records.own_root()
+        except OCFError as error:
+            self.log.error(
+                "the address records cannot be read (%s): %s comes up in plain grace and its "
+                "clients cannot reclaim",
+                error.reason,
+                self.params.ip,
+            )
+            return None, None
+
+    def lead_to_record(self) -> None:
+        records = self.records
+        assert records is not None
+        try:
+            records.lead_to_record(self.params.ip)
+        except OCFError as error:
+            self.log.error("%s: %s", self.params.ip, error.reason)
+
+    def claim(self, own: str) -> None:
+        records = self.records
+        assert records is not None
+        try:
+            records.claim(self.params.ip, own)
+        except OCFError as error:
+            self.log.error(
+                "%s is taken over but not recorded as held here (%s): the next move will "
+                "take over older records",
+                self.params.ip,
+                error.reason,
+            )
+
+    def _daemon_alive(self) -> bool:
+        return self.daemon.is_alive()
+
+
+def _is_ip_address(text: str) -> bool:
+    """IPv4 or IPv6, checked by the C library (no ``ipaddress`` import on the monitor path)."""
+    import _socket
+
+    for family in (_socket.AF_INET, _socket.AF_INET6):
+        try:
+            _socket.inet_pton(family, text)
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
+
+
+main = entry_point(GaneshaTakeover)
+
+if __name__ == "__main__":
+    raise SystemExit(main())
