@@ -19,29 +19,33 @@ reported, not replaced.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    StrPath = str | os.PathLike[str]
 
 STATE_DIR = "nfs-ganesha"
 ADDRESSES = ".addresses"
 RECORD_DIRS = ("v4recov", "v4old")
 
 
-def node_nfs(volume: Path, node: str) -> Path:
+def node_nfs(volume: StrPath, node: str) -> str:
     """What a node's ``/var/lib/nfs`` is linked to."""
-    return volume / STATE_DIR / node / "nfs"
+    return os.path.join(volume, STATE_DIR, node, "nfs")
 
 
-def recovery_root(volume: Path, node: str) -> Path:
+def recovery_root(volume: StrPath, node: str) -> str:
     """The node's ganesha ``RecoveryRoot`` on the volume."""
-    return node_nfs(volume, node) / "ganesha"
+    return os.path.join(node_nfs(volume, node), "ganesha")
 
 
-def address_dir(volume: Path) -> Path:
-    return volume / STATE_DIR / ADDRESSES
+def address_dir(volume: StrPath) -> str:
+    return os.path.join(volume, STATE_DIR, ADDRESSES)
 
 
-def create(volume: Path, nodes: Sequence[str]) -> list[str]:
+def create(volume: StrPath, nodes: Sequence[str]) -> list[str]:
     """Lay out ``volume`` for ``nodes``; returns what was created (empty when all was there).
 
     Raises ValueError naming the first path that exists but is not what the
@@ -54,29 +58,30 @@ def create(volume: Path, nodes: Sequence[str]) -> list[str]:
     for node in nodes:
         root = recovery_root(volume, node)
         for sub in RECORD_DIRS:
-            _directory(root / sub, made)
+            _directory(os.path.join(root, sub), made)
     _directory(address_dir(volume), made)
     for node in nodes:
         for peer in nodes:
             if peer != node:
-                _link(recovery_root(volume, node) / peer, recovery_root(volume, peer), made)
+                link = os.path.join(recovery_root(volume, node), peer)
+                _link(link, recovery_root(volume, peer), made)
     return made
 
 
-def _directory(path: Path, made: list[str]) -> None:
-    if path.is_symlink() or (path.exists() and not path.is_dir()):
+def _directory(path: str, made: list[str]) -> None:
+    if os.path.islink(path) or (os.path.exists(path) and not os.path.isdir(path)):
         raise ValueError(f"{path} exists and is not a directory")
-    if not path.exists():
-        path.mkdir(parents=True, mode=0o755)
+    if not os.path.exists(path):
+        os.makedirs(path, mode=0o755)
         made.append(f"directory {path}")
 
 
-def _link(path: Path, target: Path, made: list[str]) -> None:
-    if path.is_symlink():
-        if os.readlink(path) != str(target):
+def _link(path: str, target: str, made: list[str]) -> None:
+    if os.path.islink(path):
+        if os.readlink(path) != target:
             raise ValueError(f"{path} links to {os.readlink(path)}, not {target}")
         return
-    if path.exists():
+    if os.path.lexists(path):
         raise ValueError(f"{path} exists and is not a link to {target}")
-    path.symlink_to(target)
+    os.symlink(target, path)
     made.append(f"link {path} -> {target}")

@@ -58,7 +58,6 @@ TAKE_OVER = "5:"
 #: What the state file says while this instance holds the address.
 PROMOTED = "promoted"
 UNPROMOTED = "unpromoted"
-DEFAULT_RECOVERY_ROOT = "/var/lib/nfs/ganesha"
 
 
 class TakeoverParameters(Parameters):
@@ -69,22 +68,16 @@ class TakeoverParameters(Parameters):
             "Its clients' recovery records are taken over under this name (grace event 5)."
         ),
     )
-    recovery_root: str = parameter(
-        default=DEFAULT_RECOVERY_ROOT,
-        shortdesc="ganesha's RecoveryRoot on this node",
-        longdesc=(
-            "The RecoveryRoot of the local ganesha.nfsd (NFSV4 block; fs recovery backend with "
-            "Clustered = false).  The link <recovery_root>/<ip> is made here, where ganesha "
-            "reads the records of the clients it takes over."
-        ),
-    )
-    address_dir: str = parameter(
+    ha_vol_mnt: str = parameter(
         default="",
-        shortdesc="Shared directory of address records",
+        shortdesc="Mount point of the shared state volume",
         longdesc=(
-            "A directory on the shared state volume, at the same path on every node, holding "
-            "one link per address to the recovery root of the node whose records hold that "
-            "address's clients.  Empty: no records are taken over, every move is plain grace."
+            "Where the shared state volume is mounted, at the same path on every node "
+            "(GlusterFS 3.7's ha_vol_mnt).  Each node's ganesha keeps its recovery records in "
+            "<ha_vol_mnt>/nfs-ganesha/<node>/nfs/ganesha (its RecoveryRoot, directly or through "
+            "/var/lib/nfs), and nfs-ganesha/.addresses records, per address, whose records hold "
+            "that address's clients.  Empty: no records are taken over, every move is plain "
+            "grace."
         ),
     )
     grace_budget: int = parameter(
@@ -154,7 +147,7 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
     def validate(self) -> None:
         if not _is_ip_address(self.params.ip):
             raise ConfigurationError(f"ip must be an IPv4 or IPv6 address, not {self.params.ip!r}")
-        for name in ("recovery_root", "address_dir", "pid_file"):
+        for name in ("ha_vol_mnt", "pid_file"):
             value = getattr(self.params, name)
             if value and not value.startswith("/"):
                 raise ConfigurationError(f"{name} must be an absolute path, not {value!r}")
@@ -162,10 +155,10 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
     @property
     def records(self) -> AddressRecords | None:
         """The address records on shared storage; None when none are configured."""
-        if self._records is None and self.params.address_dir:
+        if self._records is None and self.params.ha_vol_mnt:
             from ganesha_agents.backends.records import AddressLinks
 
-            self._records = AddressLinks(self.params.recovery_root, self.params.address_dir)
+            self._records = AddressLinks(self.params.ha_vol_mnt, self.node_name)
         return self._records
 
     @property

@@ -87,6 +87,7 @@ def pre_promote(to: str, demoted: str | None) -> Callable[[str], OCFEnv]:
 def cluster() -> Cluster:
     clock = FakeClock()
     records = FakeAddressRecords(clock)
+
     def reader(node: str) -> Callable[[str], str | None]:
         return lambda address: records.read(node, address)
 
@@ -141,8 +142,8 @@ def test_conformance_in_process(ocf_conformance: Callable[..., object]) -> None:
     [
         ("ip", "node2", "ip must be an IPv4 or IPv6 address"),
         ("ip", "10.0.0.1; rm -rf /", "ip must be an IPv4 or IPv6 address"),
-        ("recovery_root", "var/lib/nfs", "recovery_root must be an absolute path"),
-        ("address_dir", "shared", "address_dir must be an absolute path"),
+        ("ha_vol_mnt", "run/gluster/shared_storage", "ha_vol_mnt must be an absolute path"),
+        ("pid_file", "ganesha.pid", "pid_file must be an absolute path"),
         ("grace_budget", "0", "grace_budget"),
     ],
 )

@@ -26,7 +26,7 @@ base = {"OCF_RESOURCE_INSTANCE": "imports", "HA_RSCTMP": sys.argv[1],
         "OCF_RESKEY_CRM_meta_timeout": "2000", "OCF_RESKEY_CRM_meta_on_node": "node1",
         "HA_LOGFILE": sys.argv[1] + "/log", "HA_debug": "0", "OCF_RESKEY_ip": "192.0.2.12",
         "OCF_RESKEY_pid_file": sys.argv[2],
-        "OCF_RESKEY_address_dir": sys.argv[1] + "/addresses"}
+        "OCF_RESKEY_ha_vol_mnt": sys.argv[1] + "/volume"}
 monitor = dict(base, OCF_RESKEY_CRM_meta_interval="31000")
 def loaded():
     return sorted(m for m in heavy if m in sys.modules)

@@ -1,26 +1,25 @@
-"""Whose recovery records hold an address's clients: one symlink per address on shared storage.
+"""Whose recovery records hold an address's clients: one symlink per address on the state volume.
 
 ganesha 4.3's fs recovery backend files each client under the recovery root
 of the server it talks to (``<RecoveryRoot>/v4recov``, with ``Clustered =
 false``), and ``grace("5:<ADDR>")`` reads ``<RecoveryRoot>/<ADDR>/v4recov``.
-Records therefore follow the *node*, while clients follow the *address*.  The
-takeover agent bridges the two with two links:
+Records follow the *node*, clients follow the *address*.  On the shared
+state volume (:mod:`ganesha_agents.state_volume`) two links bridge the two:
 
-- ``<address_dir>/<ADDR>`` -> the recovery root of the node that last took
-  the address over (absolute, resolved: valid on every node, because the
-  shared state volume is mounted at the same path everywhere).  This is the
-  durable record of the previous holder: written by the new holder only once
-  its takeover is confirmed, read by the next one, kept on shared storage so
-  it outlives the holder;
-- ``<recovery_root>/<ADDR>`` -> ``<address_dir>/<ADDR>``, in the taking
-  node's own recovery root, where ganesha looks.
+- ``nfs-ganesha/.addresses/<ADDR>`` -> the recovery root of the node that
+  last took the address over.  This is the durable record of the previous
+  holder: written by the new holder only once its takeover is confirmed,
+  read by the next one, kept on shared storage so it outlives the holder;
+- ``nfs-ganesha/<node>/nfs/ganesha/<ADDR>`` -> that record, in the taking
+  node's own recovery root, where its ganesha looks.
 
 Both are replaced atomically (a new link renamed over the old), never by
-removing first, and every step works relative to an open directory so a
-path component swapped underneath cannot redirect it.  A link target read
-back is only trusted when it is an absolute path to a directory owned by
-root on the same file system as ``address_dir`` (another node writes these
-links; nothing may send a takeover outside the state volume).
+removing first, and each step works relative to an open directory, so a path
+component swapped underneath cannot redirect it.  A record read back is only
+trusted when it names a recovery root of the layout (``nfs-ganesha/<node>/
+nfs/ganesha`` on this volume) that is a directory owned by root on the
+volume's file system: every node writes these links, and nothing may send a
+takeover outside the state volume.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from __future__ import annotations
 import os
 import stat
 
+from ganesha_agents import state_volume
 from ocfkit.errors import GenericError
 
 
@@ -35,40 +35,35 @@ class RecordsError(GenericError):
     """The address records cannot be read or written; the reason says which and why."""
 
 
-def check_address(address: str) -> str:
-    """``address`` if it can name a link (an IP address: no slash, no dot-only name)."""
+def check_name(name: str, what: str) -> str:
+    """``name`` if it can be one path component (an address, a node name)."""
     if (
-        not address
-        or "/" in address
-        or "\0" in address
-        or address.strip(".") == ""
-        or not address.isprintable()
-        or len(address) > 64
+        not name
+        or "/" in name
+        or "\0" in name
+        or name.startswith(".")
+        or not name.isprintable()
+        or len(name) > 255
     ):
-        raise RecordsError(f"{address!r} cannot name an address record")
-    return address
+        raise RecordsError(f"{name!r} cannot name {what}")
+    return name
 
 
 class AddressLinks:
-    """The real :class:`~ganesha_agents.backends.protocols.AddressRecords`: links on disk."""
+    """The real :class:`~ganesha_agents.backends.protocols.AddressRecords`: links on the volume."""
 
-    def __init__(
-        self,
-        recovery_root: str,
-        address_dir: str,
-        *,
-        owner_uid: int = 0,
-    ) -> None:
-        self.recovery_root = recovery_root
-        self.address_dir = address_dir
+    def __init__(self, volume: str, node: str, *, owner_uid: int = 0) -> None:
+        self.volume = os.path.normpath(volume)
+        self.node = check_name(node, "a node")
         self.owner_uid = owner_uid
-
-    # ----------------------------------------------------------------- reading
+        self.state_dir = os.path.join(self.volume, state_volume.STATE_DIR)
+        self.address_dir = str(state_volume.address_dir(self.volume))
+        self.root = str(state_volume.recovery_root(self.volume, self.node))
 
     def holder(self, address: str) -> str | None:
         """The recovery root that holds ``address``'s clients, or None when none is recorded."""
-        name = check_address(address)
-        directory = self._open_directory(self.address_dir, "the address directory")
+        name = check_name(address, "an address record")
+        directory = _open_directory(self.address_dir, "the address directory")
         try:
             try:
                 target = os.readlink(name, dir_fd=directory)
@@ -78,28 +73,20 @@ class AddressLinks:
                 raise RecordsError(
                     f"{self.address_dir}/{name} is not an address record: {error.strerror}"
                 ) from error
-            self._check_target(target, directory, f"{self.address_dir}/{name}")
+            self._check_root(target, directory, f"{self.address_dir}/{name}")
             return target
         finally:
             os.close(directory)
 
     def own_root(self) -> str:
-        """This node's recovery root, resolved: what other nodes must see as its records."""
-        resolved = os.path.realpath(self.recovery_root)
-        directory = self._open_directory(self.address_dir, "the address directory")
-        try:
-            self._check_target(resolved, directory, f"recovery_root {self.recovery_root}")
-        finally:
-            os.close(directory)
-        return resolved
-
-    # ----------------------------------------------------------------- writing
+        """This node's recovery root on the volume."""
+        return self.root
 
     def lead_to_record(self, address: str) -> None:
-        """Make ``<recovery_root>/<address>`` lead to ``<address_dir>/<address>``."""
-        name = check_address(address)
+        """Make ``<own root>/<address>`` lead to ``.addresses/<address>``."""
+        name = check_name(address, "an address record")
         wanted = os.path.join(self.address_dir, name)
-        root = self._open_directory(self.recovery_root, "recovery_root")
+        root = _open_directory(self.root, "this node's recovery root")
         try:
             try:
                 current = os.readlink(name, dir_fd=root)
@@ -108,7 +95,7 @@ class AddressLinks:
             except OSError as error:
                 # Something that is not a link (a directory ganesha or a person made).
                 raise RecordsError(
-                    f"{self.recovery_root}/{name} exists and is not a link: {error.strerror}"
+                    f"{self.root}/{name} exists and is not a link: {error.strerror}"
                 ) from error
             if current != wanted:
                 _replace_link(root, name, wanted)
@@ -117,26 +104,26 @@ class AddressLinks:
 
     def claim(self, address: str, root: str) -> None:
         """Record that the records under ``root`` now hold ``address``'s clients."""
-        name = check_address(address)
-        directory = self._open_directory(self.address_dir, "the address directory")
+        name = check_name(address, "an address record")
+        directory = _open_directory(self.address_dir, "the address directory")
         try:
-            self._check_target(root, directory, f"recovery root {root}")
+            self._check_root(root, directory, f"recovery root {root}")
             _replace_link(directory, name, root)
         finally:
             os.close(directory)
 
-    # ------------------------------------------------------------------ checks
-
-    def _open_directory(self, path: str, what: str) -> int:
-        try:
-            return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as error:
-            raise RecordsError(f"{what} {path} cannot be opened: {error.strerror}") from error
-
-    def _check_target(self, target: str, address_dir: int, what: str) -> None:
-        """Trust ``target`` only as a root-owned directory on ``address_dir``'s file system."""
-        if not os.path.isabs(target):
-            raise RecordsError(f"{what} points at {target!r}, not an absolute path")
+    def _check_root(self, target: str, address_dir: int, what: str) -> None:
+        """Trust ``target`` only as a root-owned recovery root of this volume's layout."""
+        parent, node = os.path.split(os.path.dirname(os.path.dirname(target)))
+        if (
+            not os.path.isabs(target)
+            or os.path.normpath(target) != target
+            or parent != self.state_dir
+            or target != str(state_volume.recovery_root(self.volume, node))
+        ):
+            raise RecordsError(
+                f"{what} points at {target!r}, not a recovery root under {self.state_dir}"
+            )
         try:
             seen = os.stat(target)
         except OSError as error:
@@ -146,9 +133,14 @@ class AddressLinks:
         if seen.st_uid != self.owner_uid:
             raise RecordsError(f"{what} points at {target}, owned by uid {seen.st_uid}")
         if seen.st_dev != os.fstat(address_dir).st_dev:
-            raise RecordsError(
-                f"{what} points at {target}, outside the file system of {self.address_dir}"
-            )
+            raise RecordsError(f"{what} points at {target}, off the state volume's file system")
+
+
+def _open_directory(path: str, what: str) -> int:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise RecordsError(f"{what} {path} cannot be opened: {error.strerror}") from error
 
 
 def _replace_link(directory: int, name: str, target: str) -> None:
