@@ -18,6 +18,7 @@ import pytest
 from ocfkit.lab import LabError
 from tests.scenarios.ha import HaCluster, new_lab
 from tests.scenarios.report import Report
+from tests.scenarios.stack import COMPAT, Stack
 
 PROGRAMS = (
     "ip", "unshare", "nsenter", "setpriv", "corosync", "pacemakerd", "crm_mon", "crm_resource",
@@ -52,14 +53,22 @@ def report() -> Iterator[Report]:
 
 
 @pytest.fixture(scope="module")
-def ha(report: Report) -> Iterator[HaCluster]:
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """What the module's scenarios run: its ``STACK``, or the 3.7 layout with the new agents."""
+    chosen = getattr(request.module, "STACK", COMPAT)
+    assert isinstance(chosen, Stack)
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def ha(report: Report, stack: Stack) -> Iterator[HaCluster]:
     """Four nodes, real ganesha.nfsd on each, the agents as shims, the generated configuration."""
     reason = _cannot_run()
     if reason:
         pytest.fail(f"cannot run the scenarios here: {reason}", pytrace=False)
     workdir = Path(tempfile.mkdtemp(prefix="olab-sc-", dir="/var/tmp"))
     workdir.chmod(0o755)
-    cluster = HaCluster(new_lab(str(workdir)))
+    cluster = HaCluster(new_lab(str(workdir), stack), stack)
     try:
         try:
             report.extra["bring_up_seconds"] = round(cluster.bring_up(), 2)

@@ -6,19 +6,30 @@ the recorder's probes, what "healthy" means, and how to get back there
 between scenarios with nothing but what a node does by itself (ganesha
 started again, a fenced node booted): no cleanup command, no manual
 attribute.
+
+The lab is laid out as a real deployment: every node's ganesha keeps its
+recovery records on one shared state volume (a directory of the lab's that
+every node sees at the same path, as a GlusterFS volume is mounted), in
+GlusterFS 3.7's layout (:mod:`ganesha_agents.state_volume`), with
+``Clustered = false`` so records land where a takeover reads them.  What
+runs on it (agents and configuration) is a :class:`~tests.scenarios.stack.Stack`.
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 from lxml import etree
 
-from ganesha_agents.config import ClusterSpec, NodeAddress, cib, failover_targets, plan
+from ganesha_agents import state_volume
+from ganesha_agents.config import ClusterSpec, Layout, NodeAddress, cib, failover_targets, plan
+from ganesha_agents.config.model import Clone
 from ocfkit.lab import Lab, LabError, LabTimeout
 from ocfkit.lab.recorder import Recorder, address_probe, attribute_probe, grace_probe
 from tests.scenarios.logs import NodeLogs
+from tests.scenarios.stack import COMPAT, Stack
 
 NODE_COUNT = 4
 #: ganesha's grace period: longer than ganesha_mon's 5 s grace_delay, so a
@@ -41,21 +52,39 @@ ATTRIBUTES = ("grace-active", "ganesha-active")
 MON_INTERVAL = 10.0
 
 
-def cluster_spec(lab: Lab) -> ClusterSpec:
+def volume_of(workdir: str | Path) -> Path:
+    """The lab's shared state volume."""
+    return Path(workdir) / "state-volume"
+
+
+def cluster_spec(lab: Lab, stack: Stack) -> ClusterSpec:
     """One VIP per node inside the lab's subnet, /24 on eth0 as the lab's links need, fencing on."""
+    extra: dict[str, object] = {}
+    if stack.layout is Layout.TAKEOVER:
+        extra["ha_vol_mnt"] = str(volume_of(lab.workdir))
+    if stack.grace_delay is not None:
+        extra["grace_delay"] = stack.grace_delay
     return ClusterSpec(
         nodes=tuple(
             NodeAddress(node, f"{lab.layout.subnet}.{VIP_BASE + lab.layout.index(node)}")
             for node in lab.nodes
         ),
+        layout=stack.layout,
+        provider=stack.provider,
         cidr_netmask=24,
         nic="eth0",
         properties=True,
         stonith_enabled=True,
+        **extra,  # type: ignore[arg-type]
     )
 
 
-def new_lab(workdir: str) -> Lab:
+def new_lab(workdir: str, stack: Stack = COMPAT) -> Lab:
+    """A lab whose ganesha daemons keep their records on the shared state volume."""
+    volume = volume_of(workdir)
+    volume.mkdir(mode=0o755, exist_ok=True)
+    nodes = tuple(f"node{i}" for i in range(1, NODE_COUNT + 1))
+    state_volume.create(volume, nodes)
     return Lab(
         workdir,
         NODE_COUNT,
@@ -63,6 +92,9 @@ def new_lab(workdir: str) -> Lab:
         grace_period=GRACE_PERIOD,
         lease_lifetime=LEASE_LIFETIME,
         pacemaker_env=PACEMAKER_ENV,
+        recovery_root=state_volume.recovery_root(volume, "{node}"),
+        clustered=False,
+        ganesha_pid_file=stack.ganesha_pid_file,
     )
 
 
@@ -73,11 +105,14 @@ def vip_resource(node: str) -> str:
 class HaCluster:
     """A lab running the NFS-Ganesha HA configuration, with the questions scenarios ask of it."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, stack: Stack = COMPAT) -> None:
         self.lab = lab
-        self.spec = cluster_spec(lab)
+        self.stack = stack
+        self.spec = cluster_spec(lab, stack)
+        self.configuration = plan(self.spec)
         self.vips = {node.name: str(node.ip) for node in self.spec.nodes}
         self.logs = NodeLogs(lab)
+        self.volume = volume_of(lab.workdir)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -119,23 +154,29 @@ class HaCluster:
     def rebuild(self) -> float:
         """A fresh lab in the same working directory, for a scenario that broke this one."""
         self.lab.down(graceful=False)
-        self.lab = new_lab(str(self.lab.workdir))
+        self.lab = new_lab(str(self.lab.workdir), self.stack)
         self.logs = NodeLogs(self.lab)
         return self.bring_up()
 
     def set_up(self) -> None:
-        """Agents, recovery directories, a file to read per export, then the configuration."""
-        self.lab.install_agents(PROVIDER, list(AGENTS))
+        """The stack's agents, a file to read per export, then the configuration."""
+        if self.stack.agents is not None:
+            self.lab.install_agents(self.stack.provider, list(self.stack.agents))
+        if self.stack.scripts is not None:
+            self.lab.install_scripts(self.stack.provider, self.stack.scripts)
         for node in self.nodes:
             home = self.lab.node_dir(node) / "ganesha"
             (home / "export" / EXPORT_FILE).write_text(f"served by {node}\n")
-            # What shared storage gives a real cluster: RecoveryRoot/<peer>/v4recov,
-            # read by grace("5:<peer>").  ganesha 4.3 enters grace without it too
-            # (see test_grace_for_a_node_without_recovery_directory).
-            for peer in self.nodes:
-                if peer != node:
-                    (home / "recov" / peer / "v4recov").mkdir(parents=True, exist_ok=True)
-        self.lab.load_cib(cib.render(plan(self.spec)), merge=True)
+        self.lab.load_cib(cib.render(self.configuration), merge=True)
+
+    def clones(self) -> list[str]:
+        """The configuration's clones: each is expected on every node when healthy."""
+        return [r.id for r in self.configuration.resources if isinstance(r, Clone)]
+
+    def takeover_clone(self, home: str) -> str | None:
+        """The promotable clone whose promoted instance holds ``home``'s VIP, if any."""
+        wanted = f"{home}-takeover-clone"
+        return wanted if wanted in self.clones() else None
 
     def recorder(self) -> Recorder:
         """VIPs every 20 ms, grace every 50 ms, attributes every 100 ms.
@@ -194,12 +235,15 @@ class HaCluster:
         status = self.lab.status(live[0])
         if sorted(status.online()) != list(self.nodes):
             found.append(f"online: {status.online()}")
-        for clone in ("nfs-mon-clone", "nfs-grace-clone"):
-            if status.started_on(clone) != list(self.nodes):
-                found.append(f"{clone} started on {status.started_on(clone)}")
+        for clone in self.clones():
+            if status.running_on(clone) != list(self.nodes):
+                found.append(f"{clone} running on {status.running_on(clone)}")
         for node in self.nodes:
             if status.started_on(vip_resource(node)) != [node]:
                 found.append(f"{vip_resource(node)} on {status.started_on(vip_resource(node))}")
+            takeover = self.takeover_clone(node)
+            if takeover and status.promoted_on(takeover) != [node]:
+                found.append(f"{takeover} promoted on {status.promoted_on(takeover)}")
         found += [f"failed: {r.id}" for r in status.failed()]
         holders = self.vip_holders()
         found += [

@@ -31,9 +31,9 @@ def dbus_argv() -> list[str]:
     return ["dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog"]
 
 
-def ganesha_argv(conf: Path, log: Path) -> list[str]:
+def ganesha_argv(conf: Path, log: Path, pid_file: str = PID_FILE) -> list[str]:
     # -F: stays in the foreground, so the recorded pid is the daemon's.
-    return [PROGRAM, "-F", "-f", str(conf), "-L", str(log), "-p", PID_FILE, "-N", "NIV_EVENT"]
+    return [PROGRAM, "-F", "-f", str(conf), "-L", str(log), "-p", pid_file, "-N", "NIV_EVENT"]
 
 
 def admin_call(socket: Path, method: str, *args: str, timeout: float = 5.0) -> list[str] | None:

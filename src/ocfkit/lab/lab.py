@@ -80,13 +80,19 @@ class Lab:
         pacemaker_env: Mapping[str, str] | None = None,
         recovery_root: str | None = None,
         clustered: bool | None = None,
+        ganesha_pid_file: str = ganesha.PID_FILE,
         progress: Progress | None = None,
     ) -> None:
         """``recovery_root`` places ganesha's RecoveryRoot (``{node}`` is the node's name),
         for instance on a directory that stands for a shared state volume; the directory
-        must exist when the lab comes up.  ``clustered`` sets ganesha's ``Clustered``."""
+        must exist when the lab comes up.  ``clustered`` sets ganesha's ``Clustered``.
+        ``ganesha_pid_file`` is where ganesha writes its pid, under the node's own /run
+        (agents that look elsewhere than ganesha's default need it there)."""
         if recovery_root is not None:
             recovery_root = _check_recovery_root(recovery_root)
+        pid_file = ganesha_pid_file
+        if not re.fullmatch(r"/run/[A-Za-z0-9._/-]+", pid_file) or ".." in pid_file:
+            raise ValueError(f"ganesha_pid_file must be a path under /run, not {pid_file!r}")
         self.config = LabConfig(
             nodes=nodes,
             ganesha=ganesha,
@@ -97,6 +103,7 @@ class Lab:
             pacemaker_env=_check_env(pacemaker_env or {}),
             recovery_root=recovery_root,
             clustered=clustered,
+            ganesha_pid_file=ganesha_pid_file,
         )
         self.layout = Layout.create(Path(workdir), nodes, subnet)
         socket = self.layout.bus_socket(self.nodes[-1])
@@ -128,6 +135,7 @@ class Lab:
             pacemaker_env=c.pacemaker_env,
             recovery_root=c.recovery_root,
             clustered=c.clustered,
+            ganesha_pid_file=c.ganesha_pid_file,
             progress=progress,
         )
 
@@ -557,6 +565,29 @@ class Lab:
                 )
         return [shim.path for shim in shims]
 
+    def install_scripts(self, provider: str, directory: Path) -> list[Path]:
+        """Install the executable agents found in ``directory`` as ``ocf:<provider>:<name>``.
+
+        For agents that are not ocfkit agents (shell agents from elsewhere, to
+        measure beside ours): each regular executable file is copied, mode 0755,
+        root-owned, so nothing another user can change runs as root.
+        """
+        target = self.layout.shims_root / "resource.d" / provider
+        for path in (self.layout.shims_root, self.layout.shims_root / "resource.d", target):
+            path.mkdir(exist_ok=True)
+            path.chmod(0o755)
+        installed = []
+        for script in sorted(directory.iterdir()):
+            if script.is_file() and not script.is_symlink() and os.access(script, os.X_OK):
+                copy = target / script.name
+                shutil.copyfile(script, copy, follow_symlinks=False)
+                copy.chmod(0o755)
+                installed.append(copy)
+        if not installed:
+            raise LabError(f"no executable agent in {directory}")
+        nodedirs.link_provider(self.layout, provider)
+        return installed
+
     @staticmethod
     def _holder_alive(state: LabState, node: str) -> bool:
         record = state.latest(node, "holder")
@@ -661,7 +692,9 @@ class Lab:
         self._spawn(
             node,
             "ganesha",
-            ganesha.ganesha_argv(home / "ganesha.conf", home / "ganesha.log"),
+            ganesha.ganesha_argv(
+                home / "ganesha.conf", home / "ganesha.log", self.config.ganesha_pid_file
+            ),
             "ganesha.out",
         )
 

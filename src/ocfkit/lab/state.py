@@ -38,6 +38,8 @@ class LabConfig:
     recovery_root: str | None = None
     #: ganesha's ``NFS_CORE_PARAM { Clustered }``; None leaves ganesha's default (true).
     clustered: bool | None = None
+    #: Where each node's ganesha.nfsd writes its pid (inside the node's private /run).
+    ganesha_pid_file: str = "/run/ganesha/ganesha.pid"
 
 
 @dataclass(frozen=True)

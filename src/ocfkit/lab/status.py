@@ -66,6 +66,16 @@ class ClusterStatus:
         }
         return sorted(found)
 
+    def promoted_on(self, resource: str) -> list[str]:
+        """Nodes where ``resource`` (a promotable clone or its primitive) runs promoted."""
+        found = {
+            node
+            for r in self.resources
+            if (r.id == resource or r.parent == resource) and r.role == "Promoted"
+            for node in r.nodes
+        }
+        return sorted(found)
+
     def failed(self) -> list[ResourceStatus]:
         return [r for r in self.resources if r.failed]
 
