@@ -16,6 +16,7 @@ import attrs
 from ocfkit import GenericError
 
 if TYPE_CHECKING:
+    from ganesha_agents.nfs_state import Entry
     from ocfkit.clock import Clock
 
 
@@ -242,3 +243,250 @@ class NodeAddressRecords:
         self.store.check()
         self.store.holders[address] = root
         self.store.history.append((self.store.clock.monotonic(), address, root))
+
+
+class Crash(BaseException):
+    """The agent's process dies here: killed at its timeout, or the node lost power.
+
+    A BaseException, so that nothing in the agent catches it, as nothing
+    catches SIGKILL; the test that arranged it does.
+    """
+
+
+@attrs.define
+class FakeEntry:
+    """Something at one name of the simulated ``/var/lib``; ``ident`` follows it through renames."""
+
+    kind: str
+    target: str | None = None
+    ident: str = ""
+
+
+class FakeNFSDirectory:
+    """The three names ganesha_nfsd uses in ``/var/lib``, in memory (an ``NFSDirectory``).
+
+    Starts with the node's own ``/var/lib/nfs`` directory (``ident``
+    "local-nfs"), or with ``nfs`` as given.  ``steps`` records every change;
+    ``crash_after = n`` lets n more changes happen, then raises :class:`Crash`
+    instead of the next one; ``exchange_supported = False`` is a file system
+    without ``RENAME_EXCHANGE``; ``missing_nfs`` counts the changes after
+    which ``/var/lib/nfs`` did not exist; ``failure`` makes every call raise
+    it.  Only the three names are accepted: anything else is an error the
+    tests look for.
+    """
+
+    def __init__(self, nfs: FakeEntry | None = None, *, exchange_supported: bool = True) -> None:
+        from ganesha_agents import nfs_state
+
+        self.names = nfs_state.NAMES
+        self.entries: dict[str, FakeEntry] = {}
+        start = FakeEntry(nfs_state.DIRECTORY, ident="local-nfs") if nfs is None else nfs
+        if start.kind != nfs_state.ABSENT:
+            self.entries[nfs_state.NFS] = start
+        self.exchange_supported = exchange_supported
+        self.crash_after: int | None = None
+        self.steps: list[str] = []
+        self.missing_nfs = 0
+        self.failure: Exception | None = None
+        self.foreign: list[str] = []
+
+    def at(self, name: str) -> FakeEntry | None:
+        return self.entries.get(name)
+
+    def inspect(self, name: str) -> Entry:
+        from ganesha_agents.nfs_state import ABSENT, Entry
+
+        self._check(name)
+        entry = self.entries.get(name)
+        if entry is None:
+            return Entry(ABSENT)
+        return Entry(entry.kind, entry.target, entry.ident if entry.kind == "other" else "")
+
+    def symlink(self, name: str, target: str) -> None:
+        self._change(f"symlink {name} -> {target}", name)
+        self._absent(name)
+        self.entries[name] = FakeEntry("link", target, ident=f"link:{target}")
+        self._after()
+
+    def exchange(self, name: str, other: str) -> bool:
+        self._check(name, other)
+        if not self.exchange_supported:
+            return False
+        self._change(f"exchange {name} {other}", name, other)
+        first, second = self.entries.pop(name, None), self.entries.pop(other, None)
+        if first is not None:
+            self.entries[other] = first
+        if second is not None:
+            self.entries[name] = second
+        self._after()
+        return True
+
+    def rename(self, name: str, new_name: str) -> None:
+        self._change(f"rename {name} {new_name}", name, new_name)
+        self._absent(new_name)
+        self.entries[new_name] = self._present(name)
+        del self.entries[name]
+        self._after()
+
+    def replace_link(self, name: str, link: str) -> None:
+        self._change(f"replace {name} {link}", name, link)
+        if self._present(name).kind != "link" or self._present(link).kind != "link":
+            raise GenericError(f"replace {name} over {link}: both must be links")
+        self.entries[link] = self.entries.pop(name)
+        self._after()
+
+    def unlink(self, name: str) -> None:
+        self._change(f"unlink {name}", name)
+        if self._present(name).kind != "link":
+            raise GenericError(f"{name} is not a link: not removed")
+        del self.entries[name]
+        self._after()
+
+    def mark(self, name: str) -> None:
+        self._change(f"mark {name}", name)
+        self._absent(name)
+        self.entries[name] = FakeEntry("marker", ident="marker")
+        self._after()
+
+    def unmark(self, name: str) -> None:
+        self._change(f"unmark {name}", name)
+        if self._present(name).kind != "marker":
+            raise GenericError(f"{name} is not the marker: not removed")
+        del self.entries[name]
+        self._after()
+
+    def sync(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _check(self, *names: str) -> None:
+        if self.failure is not None:
+            raise self.failure
+        for name in names:
+            if name not in self.names:
+                self.foreign.append(name)
+                raise GenericError(f"{name!r} is not one of ganesha_nfsd's names")
+
+    def _change(self, description: str, *names: str) -> None:
+        self._check(*names)
+        if self.crash_after is not None:
+            if self.crash_after <= 0:
+                self.crash_after = None
+                raise Crash(description)
+            self.crash_after -= 1
+        self.steps.append(description)
+
+    def _after(self) -> None:
+        if "nfs" not in self.entries:
+            self.missing_nfs += 1
+
+    def _absent(self, name: str) -> None:
+        if name in self.entries:
+            raise GenericError(f"{name} exists")
+
+    def _present(self, name: str) -> FakeEntry:
+        entry = self.entries.get(name)
+        if entry is None:
+            raise GenericError(f"{name} does not exist")
+        return entry
+
+
+class FakeVolume:
+    """A state volume mounted on a simulated node: the directories made on it, and its health.
+
+    ``wrong`` maps a relative directory path to what is wrong with it (a
+    directory of another user, say): prepare refuses it and problems reports
+    it.  ``mounted = False`` is the volume gone from under its mount point;
+    ``writable = False`` a volume that refuses writes (quorum lost).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.mounted = True
+        self.writable = True
+        self.directories: set[str] = set()
+        self.wrong: dict[str, str] = {}
+        self.created: list[str] = []
+
+    def chain(self, node: str) -> list[str]:
+        base = f"nfs-ganesha/{node}"
+        root = f"{base}/nfs/ganesha"
+        return [
+            "nfs-ganesha", base, f"{base}/nfs", root, f"{root}/v4recov", f"{root}/v4old",
+        ]  # fmt: skip
+
+
+class FakeVolumes:
+    """The mounts of a simulated node; called with ``ha_vol_mnt``, gives that volume's view."""
+
+    def __init__(self) -> None:
+        self.volumes: dict[str, FakeVolume] = {}
+
+    def mount(self, path: str) -> FakeVolume:
+        volume = self.volumes.setdefault(path, FakeVolume(path))
+        volume.mounted = True
+        return volume
+
+    def __call__(self, path: str) -> FakeNodeVolume:
+        return FakeNodeVolume(self, path)
+
+
+class FakeNodeVolume:
+    """One ``ha_vol_mnt`` as the agent sees it (a ``NodeVolume``)."""
+
+    def __init__(self, volumes: FakeVolumes, path: str) -> None:
+        self.volumes = volumes
+        self.path = path
+
+    def node_nfs(self, node: str) -> str:
+        return f"{self.path}/nfs-ganesha/{node}/nfs"
+
+    def usable(self) -> str:
+        volume = self._mounted()
+        if not volume.writable:
+            raise GenericError(f"{self.path} does not take writes: Read-only file system")
+        return f"{self.path} (fake), writable"
+
+    def prepare(self, node: str) -> list[str]:
+        self._node(node)
+        volume = self._mounted()
+        if not volume.writable:
+            raise GenericError(f"{self.path} does not take writes: Read-only file system")
+        done = []
+        for rel in volume.chain(node):
+            if rel in volume.wrong:
+                raise GenericError(f"the state volume is not right for this node: {rel}: "
+                                   f"{volume.wrong[rel]}")  # fmt: skip
+            if rel not in volume.directories:
+                volume.directories.add(rel)
+                volume.created.append(f"{self.path}/{rel}")
+                done.append(f"created {rel} (directory)")
+        return done
+
+    def problems(self, node: str) -> list[str]:
+        self._node(node)
+        volume = self.volumes.volumes.get(self.path)
+        if volume is None or not volume.mounted:
+            return [f"{self.path} is not a mount point: is the shared state volume mounted there?"]
+        found = []
+        for rel in volume.chain(node):
+            if rel in volume.wrong:
+                found.append(f"{rel}: {volume.wrong[rel]}")
+            elif rel not in volume.directories:
+                found.append(f"{rel}: missing directory")
+        return found
+
+    def _mounted(self) -> FakeVolume:
+        volume = self.volumes.volumes.get(self.path)
+        if volume is None or not volume.mounted:
+            raise GenericError(
+                f"{self.path} is not a mount point: is the shared state volume mounted there?"
+            )
+        return volume
+
+    @staticmethod
+    def _node(node: str) -> None:
+        from ganesha_agents.state_volume import valid_node_name
+
+        if not valid_node_name(node):
+            raise GenericError(f"{node!r} cannot be a node's directory name")

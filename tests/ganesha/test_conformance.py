@@ -1,4 +1,4 @@
-"""Both agents pass the conformance suite, in-process on their test doubles."""
+"""The agents pass the conformance suite, in-process on their test doubles."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from ganesha_agents.grace import GaneshaGrace
 from ganesha_agents.mon import GaneshaMon
+from ganesha_agents.nfsd import GaneshaNfsd
 
 
 @pytest.mark.parametrize("agent", [GaneshaMon, GaneshaGrace])
@@ -16,3 +17,12 @@ def test_conformance_in_process(agent: Any, ocf_conformance: Callable[..., Any])
     report = ocf_conformance(agent.conformance_factory())
     assert report.ok
     assert len(report.checks) > 25
+
+
+@pytest.mark.parametrize("mode", ["link", "direct"])
+def test_ganesha_nfsd_conformance_in_process(
+    mode: str, ocf_conformance: Callable[..., Any]
+) -> None:
+    report = ocf_conformance(GaneshaNfsd.conformance_factory(), params={"mode": mode})
+    assert report.ok
+    assert len(report.checks) >= 25

@@ -1,13 +1,15 @@
 """What the ganesha agents need from the world, as Protocols.
 
 The agents hold only decisions; these interfaces are their whole view of
-Pacemaker's attribute manager and of the local ganesha.nfsd.  Only type
-checkers import this module.
+Pacemaker's attribute manager, of the local ganesha.nfsd and of the file
+systems they change.  Only type checkers import this module.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
+
+from ganesha_agents.nfs_state import Entry
 
 
 class AttributeStore(Protocol):
@@ -72,3 +74,59 @@ class AddressRecords(Protocol):
 
     def claim(self, address: str, root: str) -> None:
         """Record that the records under ``root`` now hold ``address``'s clients."""
+
+
+class NFSDirectory(Protocol):
+    """``/var/lib/nfs`` and the two names ganesha_nfsd keeps beside it, in ``/var/lib``.
+
+    Names are the three of :mod:`ganesha_agents.nfs_state`; nothing else in
+    the directory is ever looked at or changed.  Every method raises an
+    ``ocfkit.OCFError`` when the step cannot be taken (or not safely).
+    """
+
+    def inspect(self, name: str) -> Entry:
+        """What ``name`` is, without following it."""
+
+    def symlink(self, name: str, target: str) -> None:
+        """Make ``name`` a link to ``target``; ``name`` must not exist."""
+
+    def exchange(self, name: str, other: str) -> bool:
+        """Swap the two names atomically; False when the file system cannot."""
+
+    def rename(self, name: str, new_name: str) -> None:
+        """Rename ``name``; never replaces ``new_name``."""
+
+    def replace_link(self, name: str, link: str) -> None:
+        """Rename the link ``name`` over the link ``link`` (atomically)."""
+
+    def unlink(self, name: str) -> None:
+        """Remove ``name``, which must be a link (never what it points at)."""
+
+    def mark(self, name: str) -> None:
+        """Create the empty marker file ``name``."""
+
+    def unmark(self, name: str) -> None:
+        """Remove the marker file ``name`` (only an empty file ganesha_nfsd made)."""
+
+    def sync(self) -> None:
+        """Make the steps taken so far durable."""
+
+
+class NodeVolume(Protocol):
+    """One node's directories on the shared state volume (``ha_vol_mnt``).
+
+    ``nfs-ganesha/<node>/nfs/ganesha/{v4recov,v4old}``: each a directory of
+    root, not writable by group or others, on the volume's file system.
+    """
+
+    def node_nfs(self, node: str) -> str:
+        """``<ha_vol_mnt>/nfs-ganesha/<node>/nfs``: where ``/var/lib/nfs`` leads in link mode."""
+
+    def usable(self) -> str:
+        """Raise unless the volume is mounted, safe to walk and writable; says what it is."""
+
+    def prepare(self, node: str) -> list[str]:
+        """Make the node's directories exist and be right; what was done (empty: nothing)."""
+
+    def problems(self, node: str) -> list[str]:
+        """What is wrong with the node's directories (the volume's mount included); [] if none."""
