@@ -1,4 +1,4 @@
-"""In-memory backends for the ganesha agents: attrd shared by simulated nodes, and ganesha.nfsd.
+"""In-memory backends for the ganesha agents: attrd, ganesha.nfsd, /var/lib, the state volume.
 
 These are what the project's tests and the demo use, and what an operator can
 use to try a configuration idea without a cluster.  They keep timestamped
