@@ -415,10 +415,10 @@ def scale_table(rows: Sequence[tuple[int, float, TakeoverOutcome]]) -> str:
     """Per move: the takeover's virtual time and its grace calls, by cluster size."""
     lines = [
         "The takeover layout as the cluster grows: every path with its failback, in virtual time.",
-        "fault -> up: from the fault (or request) to the VIP configured on its new node;",
-        "decision -> up: from the transition that moves it (after any membership loss)",
-        "to the same;",
-        "grace calls: accepted by the cluster's ganesha.nfsd for this address during the move.",
+        "  fault -> up     from the fault (or the request) to the VIP configured on its new node",
+        "  decision -> up  from the transition that moves it (after corosync lost the node, if",
+        "                  it did) to the same",
+        "  grace calls     accepted by the cluster's ganesha.nfsd for this address in this move",
         "",
         f"{'path':<16} {'nodes':>5}  {'virtual IP':<20} {'move':<16} {'fault -> up':>11} "
         f"{'decision -> up':>14} {'grace calls':>11}  invariant",
@@ -440,7 +440,11 @@ def scale_table(rows: Sequence[tuple[int, float, TakeoverOutcome]]) -> str:
         + ", ".join(f"{wall:.1f} s for {nodes} nodes" for nodes, wall in walls.items())
         + " (wall clock)."
     )
-    lines += _wrap(costs.describe(4).replace(" with 4 nodes", " with 4 nodes (it grows with N)"))
+    lines += _wrap(costs.describe(*walls))
+    lines += _wrap(
+        "Not included: the scheduler's own run time, which grows with the cluster "
+        "(docs/ganesha.md gives the figures)."
+    )
     violated = [v for _n, _w, o in rows for v in o.verdicts if not v.holds]
     missing = [m for _n, _w, o in rows for p in o.phases for m in p.missing]
     if violated or missing:
