@@ -42,7 +42,8 @@ DROPPABLE = ("pre-promote", "pre-demote", "post-promote")
     show_default=True,
     help="What moves the VIP: kill -9 ganesha.nfsd, a node's link cut (the cluster fences "
     "it), stonith_admin --reboot from outside, crm_resource --move, node standby, two "
-    "daemons killed at once.  The 3.7 layout knows kill and two.",
+    "daemons killed at once, a kill whose first target cannot enter grace (the promote "
+    "fails there).  The 3.7 layout knows kill and two.",
 )
 @click.option("--nodes", default=4, show_default=True, type=click.IntRange(2, MAX_NODES))
 @click.option(
@@ -51,7 +52,7 @@ DROPPABLE = ("pre-promote", "pre-demote", "post-promote")
     multiple=True,
     metavar="NODE",
     help="The node the path breaks (repeat for two at once).  [default: the lab's: node2 "
-    "for kill and fence, node3 for link, node1 for standby, node2 and node4 for two]",
+    "for kill, fence and refuse, node3 for link, node1 for standby, node2 and node4 for two]",
 )
 @click.option(
     "--failback",
