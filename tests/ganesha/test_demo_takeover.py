@@ -20,6 +20,7 @@ from ganesha_agents.demo.graph import Graph, Op
 from ganesha_agents.demo.takeover_model import TakeoverModel
 from ganesha_agents.demo.takeover_scenario import (
     PATHS,
+    Driver,
     TakeoverOutcome,
     check,
     node_names,
@@ -240,6 +241,27 @@ def test_refused_promote_sends_the_vip_on_with_the_first_holders_records() -> No
     assert failed.ended - failed.started >= 3.0, "the grace budget was spent first"
     assert later.start.target == "node1", "failure-timeout: the scores bring it back"
     assert outcome.holds
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ganesha_takeover's promote takes plain grace (0:) when the address's record "
+    "names its own node; ganesha 4.3 reloads no client records on 0:, so the clients its "
+    "demote released (2:) cannot reclaim there",
+)
+def test_an_address_back_where_it_was_released_takes_its_clients_over_again() -> None:
+    model = TakeoverModel(node_names(4))
+    model.start()
+    driver = Driver(model)
+
+    def refused_move() -> None:
+        model.nodes["node1"].daemon.fail_next(1)
+        model.move("node4", "node1")
+
+    driver.phase("move", "move node4's VIP to node1, which refuses", refused_move, [])
+    back = driver.phases[0].verdicts[0]
+    assert (back.start.source, back.start.target) == ("node4", "node4")
+    assert back.holds, back.problems
 
 
 # ------------------------------------------------------------------ the check

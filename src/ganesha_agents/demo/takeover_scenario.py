@@ -8,6 +8,10 @@ start begins on Y (the earliest moment the address may answer there),
 2. every other running ganesha.nfsd accepted a grace call since the fault,
    and is in grace.
 
+A VIP that comes back to the node it left after that node released its
+clients (``2:<VIP>`` on its demote, e.g. when the promote elsewhere failed)
+is a move too, X = Y: the clients it released must be taken over again.
+
 The paths are those of the lab's scenarios (``tests/scenarios/paths.py``):
 ``kill`` (kill -9 ganesha.nfsd), ``link`` (a node's link cut: the cluster
 fences it), ``fence`` (``stonith_admin --reboot`` from another node),
@@ -123,7 +127,7 @@ def check(
     expected = None if start.source is None else FakeAddressRecords.root_of(start.source)
     takeovers = [c for c in accepted(start.target) if c.argument == f"5:{start.ip}"]
     takeover = takeovers[-1] if takeovers else None
-    if start.source is not None and start.source != start.target:
+    if start.source is not None and (start.source != start.target or released(model, start, since)):
         if takeover is None:
             problems.append(
                 f"{start.target} did not take over 5:{start.ip} before {vip} started there"
@@ -160,6 +164,12 @@ def check(
     )
 
 
+def released(model: TakeoverModel, start: VipStart, since: float) -> bool:
+    """Whether the VIP's new node released the address's clients (``2:``) since ``since``."""
+    calls = model.nodes[start.target].daemon.grace_calls
+    return any(c.argument == f"2:{start.ip}" and since <= c.time <= start.begun for c in calls)
+
+
 class Driver:
     """Runs a path's phases on a model and checks every move."""
 
@@ -184,8 +194,8 @@ class Driver:
         verdicts = []
         previous: dict[str, float] = {}
         for start in model.vip_starts[already:]:
-            if start.source != start.target:
-                since = previous.get(start.home, at)
+            since = previous.get(start.home, at)
+            if start.source != start.target or released(model, start, since):
                 verdicts.append(check(model, name, start, at, since))
             previous[start.home] = start.begun
         missing = []
