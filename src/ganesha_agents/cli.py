@@ -1,4 +1,4 @@
-"""The ``ganesha-agents`` command: the failover demo, the configuration, the state layout."""
+"""The ``ganesha-agents`` command: the demo of virtual IPs moving, the configuration, the state layout."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import sys
 import click
 
 from ganesha_agents.config_cli import config_command
-from ganesha_agents.demo import render
+from ganesha_agents.demo import render, takeover_render
 from ganesha_agents.demo.scenario import run as run_scenario
+from ganesha_agents.demo.takeover_scenario import MAX_NODES, PATHS, scale
+from ganesha_agents.demo.takeover_scenario import run as run_takeover
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,43 +19,161 @@ def main() -> None:
     """NFS-Ganesha high availability on Pacemaker: agents, demo and configuration."""
 
 
+LAYOUTS = ("takeover", "3.7")
+#: How many nodes GlusterFS 3.7's model was built and checked for.
+MAX_NODES_37 = 16
+#: Notifications the model can be told not to deliver, to show the check catches it.
+DROPPABLE = ("pre-promote", "pre-demote", "post-promote")
+
+
 @main.command()
-@click.option("--nodes", default=4, show_default=True, type=click.IntRange(2, 16))
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="takeover",
+    show_default=True,
+    help="The cluster configuration: the takeover layout, or GlusterFS 3.7's.",
+)
+@click.option(
+    "--path",
+    "path",
+    type=click.Choice(PATHS),
+    default="kill",
+    show_default=True,
+    help="What moves the VIP: kill -9 ganesha.nfsd, a node's link cut (the cluster fences "
+    "it), stonith_admin --reboot from outside, crm_resource --move, node standby, two "
+    "daemons killed at once, a kill whose first target cannot enter grace (the promote "
+    "fails there).  The 3.7 layout knows kill and two.",
+)
+@click.option("--nodes", default=4, show_default=True, type=click.IntRange(2, MAX_NODES))
 @click.option(
     "--fail",
     "fail",
     multiple=True,
     metavar="NODE",
-    help="Node whose ganesha.nfsd dies (repeat for two at once).  [default: node2]",
+    help="The node the path breaks (repeat for two at once).  [default: the lab's: node2 "
+    "for kill, fence and refuse, node3 for link, node1 for standby, node2 and node4 for two]",
 )
-@click.option("--failback", is_flag=True, help="Restart the dead daemons afterwards.")
-@click.option("--grace-delay", default=5, show_default=True, type=click.IntRange(0, 8))
+@click.option(
+    "--failback",
+    is_flag=True,
+    help="Undo the fault afterwards (daemon restarted, node booted, --clear, standby off).",
+)
+@click.option(
+    "--grace-delay",
+    type=click.IntRange(0, 8),
+    default=None,
+    help="ganesha_mon's grace_delay.  [default: 5 with 3.7's layout, 0 with the takeover's]",
+)
+@click.option(
+    "--scale",
+    "sizes",
+    metavar="N,N,...",
+    default=None,
+    help="Run every path with its failback at each size (e.g. 4,16,32) and print, per "
+    "move, the takeover's virtual time and its grace calls.",
+)
 @click.option("--mermaid", is_flag=True, help="Print a Mermaid sequence diagram instead of text.")
-@click.option("--verbose", is_flag=True, help="Also print what the agents logged.")
+@click.option("--verbose", is_flag=True, help="List every action, and what the agents logged.")
+@click.option(
+    "--drop-notification", "drop", multiple=True, type=click.Choice(DROPPABLE), hidden=True
+)
 def demo(
+    layout: str,
+    path: str,
     nodes: int,
     fail: tuple[str, ...],
     failback: bool,
-    grace_delay: int,
+    grace_delay: int | None,
+    sizes: str | None,
     mermaid: bool,
     verbose: bool,
+    drop: tuple[str, ...],
 ) -> None:
-    """The seed's example: ganesha.nfsd dies on one node of a simulated cluster.
+    """A virtual IP moves in a simulated cluster, and the demo checks it moved safely.
 
     The real agent classes run through main() with Pacemaker's environment on
     in-memory backends and a virtual clock; a small model stands in for
-    Pacemaker.  Exits non-zero if a virtual IP moved before every surviving
-    server was in grace.
+    Pacemaker.  With the takeover layout (the default), every move must find
+    the new node's ganesha.nfsd in grace with the address's clients taken over
+    from the previous holder's records, and every other running ganesha.nfsd
+    in grace, before the address starts there.  With --layout 3.7, GlusterFS
+    3.7's sequence: every survivor in grace for the failed node before its
+    VIP moves.  Exits 1 if a move broke the invariant.
     """
+    if layout == "3.7":
+        demo_37(path, nodes, fail, failback, grace_delay, sizes, mermaid, verbose, drop)
+        return
+    if sizes is not None:
+        counts = _sizes(sizes)
+        rows = scale(counts)
+        click.echo(takeover_render.scale_table(rows), nl=False)
+        sys.exit(0 if all(outcome.holds for _n, _w, outcome in rows) else 1)
+    try:
+        outcome = run_takeover(
+            path,
+            nodes,
+            fail=fail,
+            failback=failback,
+            grace_delay=0 if grace_delay is None else grace_delay,
+            drop=drop,
+        )
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--fail") from error
+    render = takeover_render.mermaid if mermaid else takeover_render.text
+    click.echo(render(outcome, verbose), nl=False)
+    sys.exit(0 if outcome.holds else 1)
+
+
+def demo_37(
+    path: str,
+    nodes: int,
+    fail: tuple[str, ...],
+    failback: bool,
+    grace_delay: int | None,
+    sizes: str | None,
+    mermaid: bool,
+    verbose: bool,
+    drop: tuple[str, ...],
+) -> None:
+    """GlusterFS 3.7's sequence: the daemons die, nfs-grace's notifications, grace_delay."""
+    if path not in ("kill", "two"):
+        raise click.BadParameter("the 3.7 layout's model knows kill and two", param_hint="--path")
+    if sizes is not None or drop:
+        raise click.UsageError("--scale is for the takeover layout")
+    if nodes > MAX_NODES_37:
+        raise click.BadParameter(
+            f"the 3.7 layout's model runs up to {MAX_NODES_37} nodes", param_hint="--nodes"
+        )
+    default = ("node2",) if path == "kill" else ("node2", "node4")
     try:
         outcome = run_scenario(
-            nodes, fail or ("node2",), grace_delay=grace_delay, failback=failback, verbose=verbose
+            nodes,
+            fail or default,
+            grace_delay=5 if grace_delay is None else grace_delay,
+            failback=failback,
+            verbose=verbose,
         )
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--fail") from error
     since = min((e.time for e in outcome.timeline.events if e.actor == "operator"), default=0.0)
     click.echo((render.mermaid if mermaid else render.text)(outcome, since), nl=False)
     sys.exit(0 if outcome.holds else 1)
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        counts = [int(word) for word in text.split(",") if word.strip()]
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{text!r} is not a list of node counts", param_hint="--scale"
+        ) from error
+    if not counts or any(not 3 <= count <= MAX_NODES for count in counts):
+        raise click.BadParameter(
+            f"node counts from 3 to {MAX_NODES}, comma-separated, not {text!r}",
+            param_hint="--scale",
+        )
+    return counts
 
 
 main.add_command(config_command)

@@ -1,4 +1,4 @@
-"""The failover demo: the seed's five steps in order, and the invariant it checks."""
+"""The failover demo with GlusterFS 3.7's layout: the seed's five steps, and its invariant."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_failback_brings_the_vip_home_after_plain_grace_on_the_survivors() -> No
 
 
 def test_cli_prints_the_timeline_and_exits_0_when_the_invariant_holds() -> None:
-    result = CliRunner().invoke(main, ["demo"])
+    result = CliRunner().invoke(main, ["demo", "--layout", "3.7"])
     assert result.exit_code == 0, result.output
     assert (
         "[4]" in result.output
@@ -64,20 +64,29 @@ def test_cli_prints_the_timeline_and_exits_0_when_the_invariant_holds() -> None:
 
 
 def test_cli_exits_1_when_the_invariant_is_violated() -> None:
-    result = CliRunner().invoke(main, ["demo", "--grace-delay", "0"])
+    result = CliRunner().invoke(main, ["demo", "--layout", "3.7", "--grace-delay", "0"])
     assert result.exit_code == 1
     assert "INVARIANT VIOLATED" in result.output
 
 
 def test_cli_mermaid_output_is_a_sequence_diagram() -> None:
-    result = CliRunner().invoke(main, ["demo", "--mermaid", "--nodes", "3", "--fail", "node3"])
+    result = CliRunner().invoke(
+        main, ["demo", "--layout", "3.7", "--mermaid", "--nodes", "3", "--fail", "node3"]
+    )
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0] == "sequenceDiagram"
     assert any(line.strip().startswith("node1->>node1: grace(") for line in lines)
 
 
+def test_cli_37_layout_runs_two_at_once() -> None:
+    result = CliRunner().invoke(main, ["demo", "--layout", "3.7", "--path", "two"])
+    assert result.exit_code == 0, result.output
+    assert "node2: survivors in grace" in result.output
+    assert "node4: survivors in grace" in result.output
+
+
 def test_cli_rejects_an_unknown_node() -> None:
-    result = CliRunner().invoke(main, ["demo", "--fail", "node9"])
+    result = CliRunner().invoke(main, ["demo", "--layout", "3.7", "--fail", "node9"])
     assert result.exit_code == 2
     assert "no such node" in result.output
