@@ -1,4 +1,4 @@
-"""The ``ganesha-agents`` command: the demo of virtual IPs moving, the configuration, the state layout."""
+"""The ``ganesha-agents`` command: the demo, the configuration and the state layout."""
 
 from __future__ import annotations
 

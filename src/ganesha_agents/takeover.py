@@ -195,12 +195,14 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
             return ExitCode.SUCCESS
         ip = self.params.ip
         previous, own = self.read_records()
-        if previous is not None and own is not None and previous != own:
+        if previous is not None and own is not None:
+            # Also when the record names this node: its demote may have released the
+            # address's clients (2:), and only a takeover reloads their records.
             self.log.info("taking over %s: its clients are recorded in %s", ip, previous)
             argument = TAKE_OVER + ip
             self.lead_to_record()
         else:
-            self.log.info("taking %s: no other node's records to take over", ip)
+            self.log.info("taking %s: no records of its clients to take over", ip)
             argument = PLAIN_GRACE
         try:
             self.daemon.enter_grace(argument, budget=self.params.grace_budget)
@@ -215,14 +217,26 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
 
     @action(timeout=20)
     def demote(self) -> ExitCode:
-        """Release the address's clients here; never fails (the address already stopped)."""
+        """Release the address's clients here, in confirmed grace; never fails.
+
+        The address has already stopped here.  ``2:<ADDR>`` also starts grace,
+        which matters when this node stays up (a move, standby): it is one of
+        the servers that must be in grace before the address answers elsewhere,
+        and a node going to standby gets no pre-promote notification (its
+        instances stop first).  A failure is logged, never returned: a failed
+        demote would only add a recovery to the move.
+        """
         if self.started:
             self.state.write(UNPROMOTED)
         if self._daemon_alive():
             try:
-                self.daemon.grace(RELEASE + self.params.ip, budget=self.params.grace_budget)
+                self.daemon.enter_grace(RELEASE + self.params.ip, budget=self.params.grace_budget)
             except OCFError as error:
-                self.log.warning("releasing %s here failed: %s", self.params.ip, error.reason)
+                self.log.error(
+                    "releasing %s here failed, and this ganesha.nfsd is NOT confirmed in grace: %s",
+                    self.params.ip,
+                    error.reason,
+                )
         return ExitCode.SUCCESS
 
     @action(timeout=20)

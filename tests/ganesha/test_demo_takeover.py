@@ -243,12 +243,6 @@ def test_refused_promote_sends_the_vip_on_with_the_first_holders_records() -> No
     assert outcome.holds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ganesha_takeover's promote takes plain grace (0:) when the address's record "
-    "names its own node; ganesha 4.3 reloads no client records on 0:, so the clients its "
-    "demote released (2:) cannot reclaim there",
-)
 def test_an_address_back_where_it_was_released_takes_its_clients_over_again() -> None:
     model = TakeoverModel(node_names(4))
     model.start()
