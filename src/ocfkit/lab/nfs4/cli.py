@@ -287,7 +287,8 @@ class _Stop:
     type=click.FloatRange(1),
     default=120.0,
     show_default=True,
-    help="Seconds a recovery may take (a restarting server is retried).",
+    help="Seconds a recovery (or the first open, during grace) may take: a "
+    "restarting server is retried.",
 )
 @click.option(
     "--no-release",
@@ -331,7 +332,7 @@ def hold(
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        state.establish(data.encode())
+        state.establish(data.encode(), wait=recover_deadline)
     except NfsClientError as error:
         steps = [asdict(s) for s in state.steps]
         _emit(

@@ -176,13 +176,27 @@ class HeldState:
         open_owner: bytes = b"held-open",
         lock_owner: bytes = b"held-lock",
         access: int = OPEN4_SHARE_ACCESS_BOTH,
+        wait: float = 0.0,
+        retry_interval: float = 0.2,
     ) -> Held:
-        """New client and session, RECLAIM_COMPLETE, OPEN (create), LOCK, WRITE, READ."""
+        """New client and session, RECLAIM_COMPLETE, OPEN (create), LOCK, WRITE, READ.
+
+        With ``wait``, a server in grace (NFS4ERR_GRACE) or starting (no
+        connection, NFS4ERR_DELAY) is retried for that many seconds, as a
+        Linux client retries; each retry's SEQUENCE keeps the lease.
+        """
         client = self.client
-        self._step("client", client.establish)
-        self._step("reclaim-complete", client.reclaim_complete)
-        opened = self._step("open", lambda: client.open(self.path, open_owner, access=access))
-        lock_stateid = self._step(
+        end = time.monotonic() + wait
+        steps = self.steps
+        grace = frozenset({STATUS_CODES["NFS4ERR_GRACE"]})
+
+        def retrying(name: str, action: Callable[[], T], also: frozenset[int] = grace) -> T:
+            return self._retrying(steps, name, end, retry_interval, action, also)
+
+        retrying("client", client.establish)
+        retrying("reclaim-complete", client.reclaim_complete)
+        opened = retrying("open", lambda: client.open(self.path, open_owner, access=access))
+        lock_stateid = retrying(
             "lock",
             lambda: client.lock(
                 opened.fh, opened.stateid, lock_owner, locktype=self.locktype,
@@ -374,18 +388,14 @@ class HeldState:
 
     # ----------------------------------------------------------------- steps
 
-    def _step(self, name: str, action: Callable[[], T]) -> T:
-        started, wall = time.monotonic(), time.time()
-        try:
-            value = action()
-        except NfsClientError as error:
-            self.steps.append(Step(name, wall, time.monotonic() - started, outcome_of(error)))
-            raise
-        self.steps.append(Step(name, wall, time.monotonic() - started, "ok"))
-        return value
-
     def _retrying(
-        self, steps: list[Step], name: str, end: float, pause: float, action: Callable[[], T]
+        self,
+        steps: list[Step],
+        name: str,
+        end: float,
+        pause: float,
+        action: Callable[[], T],
+        also: frozenset[int] = frozenset(),
     ) -> T:
         """``action`` until it succeeds, is refused for good, or ``end`` passes."""
         started, wall = time.monotonic(), time.time()
@@ -399,7 +409,7 @@ class HeldState:
                 word = outcome_of(error)
                 if not seen or seen[-1] != word:
                     seen.append(word)
-                retry = isinstance(error, TransportError) or error.status in RETRYABLE
+                retry = isinstance(error, TransportError) or error.status in RETRYABLE | also
                 if retry and time.monotonic() + pause < end:
                     time.sleep(pause)
                     continue
