@@ -20,6 +20,7 @@ from ocfkit.lab.nfs4.xdr import (
     CreateSessionRes,
     ExchangeIdRes,
     GetattrRes,
+    GetFhRes,
     LockDenied,
     OpResult,
     SequenceArgs,
@@ -73,6 +74,8 @@ class Script:
             return ok(
                 OpResult(Op.CREATE_SESSION, 0, CreateSessionRes(SESSION, 1, 0, CHANNEL, CHANNEL))
             )
+        if first.op in (Op.DESTROY_SESSION, Op.DESTROY_CLIENTID):
+            return ok(OpResult(first.op))
         assert isinstance(first, SequenceArgs)
         self.seen_seqids.append((first.slotid, first.sequenceid))
         if self.sequence_answers:
@@ -90,8 +93,10 @@ class Script:
             if op.op == Op.GETATTR:
                 value = GetattrRes(Attributes(lease_time=30).to_fattr())
                 results.append(OpResult(op.op, 0, value))
-            elif op.op == Op.LOCK:
+            elif op.op in (Op.LOCK, Op.LOCKU, Op.CLOSE):
                 results.append(OpResult(op.op, 0, StateidRes(Stateid(1, bytes(12)))))
+            elif op.op == Op.GETFH:
+                results.append(OpResult(op.op, 0, GetFhRes(b"fh")))
             else:
                 results.append(OpResult(op.op))
         return ok(*results)

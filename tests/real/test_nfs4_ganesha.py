@@ -27,7 +27,7 @@ import pytest
 
 from ocfkit.lab.nfs4.client import Nfs4Client
 from ocfkit.lab.nfs4.errors import Nfs4Error, TransportError
-from ocfkit.lab.nfs4.held import HeldState
+from ocfkit.lab.nfs4.held import HeldState, RecoveryFailed
 from ocfkit.lab.nfs4.netns import netns_connector
 from ocfkit.lab.nfs4.rpc import Connector, RpcClient
 
@@ -51,11 +51,17 @@ def with_clustered(conf: str, clustered: bool) -> str:
     return changed
 
 
-def start_node(root: Path, clustered: bool) -> GaneshaNode:
+def start_node(root: Path, clustered: bool, export: Path | None = None) -> GaneshaNode:
+    """A node of tests/real with ``Clustered`` set; ``export``: another node's directory."""
     node = GaneshaNode(root, grace_period=GRACE, lease_lifetime=LEASE)
     node.start_namespaces()
     conf = root / "ganesha.conf"
-    conf.write_text(with_clustered(conf.read_text(), clustered))
+    text = with_clustered(conf.read_text(), clustered)
+    if export is not None:
+        own = f"Path = {root / 'export'};"
+        assert own in text
+        text = text.replace(own, f"Path = {export};")
+    conf.write_text(text)
     node.start_bus()
     node.start_ganesha()
     return node
@@ -216,6 +222,46 @@ def test_released_state_leaves_no_record_to_reclaim(short_tmp: Path) -> None:
         assert status_of(lambda: back.reclaim_open(fh, b"held-open")) == "NFS4ERR_NO_GRACE"
     finally:
         node.stop()
+
+
+def test_reclaim_on_the_server_that_takes_the_address_over(
+    short_tmp: Path, clustered: bool
+) -> None:
+    """The address moves: node1 dies, node2 (same export, node1's records linked into
+    its RecoveryRoot as GlusterFS 3.7's state volume does) is told ``grace 5:node1``,
+    and the client reclaims there.  ganesha 4.3 finds the records only when they are
+    not under ``node0`` (``Clustered = false``)."""
+    require_ganesha_programs()
+    node1 = start_node(short_tmp / "node1", clustered)
+    node2 = start_node(short_tmp / "node2", clustered, export=node1.root / "export")
+    try:
+        (node2.root / "recov" / "node1").symlink_to(node1.root / "recov")
+        node1.wait_out_of_grace()
+        node2.wait_out_of_grace()
+        held = HeldState("127.0.0.1", PATH, client_owner="Linux NFSv4.1 mover",
+                         connector=connector(node1))  # fmt: skip
+        held.establish(b"before the move")
+        node1.kill_ganesha(signal.SIGKILL)
+        assert node2.dbus_send("grace", "string:5:node1")[0] == "boolean true"
+        assert node2.in_grace()
+        held.connector = connector(node2)  # the address is now node2's
+        if clustered:
+            with pytest.raises(RecoveryFailed) as failed:
+                held.recover(deadline=20)
+            report = failed.value.report
+            assert (report.failed_step, report.error) == (
+                "reclaim-open", "OPEN: NFS4ERR_NO_GRACE",
+            )  # fmt: skip
+        else:
+            report = held.recover(deadline=20)
+            assert report.ok and report.data_intact
+            assert report.old_session_answer == "NFS4ERR_BADSESSION"
+            held.release()
+        print(json.dumps({"clustered": clustered, "records": records(node1),
+                          "recovery": report.to_dict()}, indent=1))  # fmt: skip
+    finally:
+        node2.stop()
+        node1.stop()
 
 
 def ocfkit_program() -> str:
