@@ -266,3 +266,20 @@ def test_slot_table_hands_out_free_slots() -> None:
     table.give_back(second, advanced=None)
     assert table.next_seqid == [2, 1]
     assert table.in_doubt == [False, True]
+
+
+def test_renew_is_a_sequence_alone(server: FakeServer, script: Script) -> None:
+    client = client_for(server)
+    client.establish()
+    client.renew()
+    _, compound = server.calls[-1]
+    assert compound is not None and [op.op for op in compound.ops] == [Op.SEQUENCE]
+
+
+def test_outcome_words() -> None:
+    from ocfkit.lab.nfs4.held import outcome_of
+
+    assert outcome_of(None) == "ok"
+    assert outcome_of(Nfs4Error(10033, "OPEN")) == "NFS4ERR_NO_GRACE"
+    assert outcome_of(RpcTimeout("no reply")) == "timeout"
+    assert outcome_of(TransportError("reset")) == "transport"

@@ -288,6 +288,10 @@ class Nfs4Client:
         self.status_flags = result.status_flags
         return result
 
+    def renew(self) -> SequenceRes:
+        """Keep the lease now (what RENEW did in 4.0): SEQUENCE alone."""
+        return self.sequence()
+
     def reclaim_complete(self, one_fs: bool = False) -> None:
         self.compound([ReclaimCompleteArgs(one_fs)])
 

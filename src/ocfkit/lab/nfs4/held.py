@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from ocfkit.lab.nfs4.client import LeaseKeeper, Nfs4Client
 from ocfkit.lab.nfs4.const import OPEN4_SHARE_ACCESS_BOTH, STATUS_CODES, LockType
-from ocfkit.lab.nfs4.errors import Nfs4Error, NfsClientError, TransportError
+from ocfkit.lab.nfs4.errors import Nfs4Error, NfsClientError, RpcTimeout, TransportError
 from ocfkit.lab.nfs4.rpc import Connector, RpcClient, tcp_connect
 from ocfkit.lab.nfs4.xdr import Stateid
 
@@ -53,8 +53,10 @@ def outcome_of(error: BaseException | None) -> str:
         return "ok"
     if isinstance(error, Nfs4Error):
         return error.name
+    if isinstance(error, RpcTimeout):
+        return "timeout"
     if isinstance(error, TransportError):
-        return "timeout" if "time" in str(error) else "transport"
+        return "transport"
     return type(error).__name__
 
 
