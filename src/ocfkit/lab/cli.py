@@ -289,3 +289,16 @@ _node_command(
     _kill_ganesha,
     click.option("--signal", "signal_name", default="KILL", show_default=True),
 )
+
+
+@lab_group.command(
+    "nfs-client",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def nfs_client(args: tuple[str, ...]) -> None:
+    """An NFSv4.1 client: hold, probe and reclaim opens and locks (nfs-client --help)."""
+    from ocfkit.lab.nfs4.cli import main  # the nfs4 extra (xdrlib3), only when used
+
+    main(list(args))
