@@ -15,6 +15,7 @@ from ocfkit import shims
 from ocfkit.examples.dummy import Dummy
 from ocfkit.metadata import render
 from ocfkit.testing.conformance import check
+from ocfkit.trust import UntrustedPathError
 
 PROVIDER = "ocfkit-test"
 TINY_AGENT = '''
@@ -238,7 +239,7 @@ def test_install_refuses_a_provider_directory_others_may_write(world_dir: Path) 
     victim.write_text("precious\n")
     # What another user could plant where a writer's temporary file would go.
     (directory / f".dummy.{os.getpid()}.tmp").symlink_to(victim)
-    with pytest.raises(shims.UntrustedPathError, match=r"writable by its group and by others"):
+    with pytest.raises(UntrustedPathError, match=r"writable by its group and by others"):
         shims.install(PROVIDER, ["dummy"], ocf_root=world_dir / "ocf")
     assert victim.read_text() == "precious\n"
     assert stat.S_IMODE(victim.stat().st_mode) == 0o644
@@ -250,7 +251,7 @@ def test_install_refuses_an_ocf_root_below_another_users_directory(world_dir: Pa
     theirs = world_dir / "theirs"
     theirs.mkdir(mode=0o755)
     os.chown(theirs, 65534, 65534)
-    with pytest.raises(shims.UntrustedPathError, match="owned by nobody"):
+    with pytest.raises(UntrustedPathError, match="owned by nobody"):
         shims.install(PROVIDER, ["dummy"], ocf_root=theirs / "ocf")
     assert list(theirs.iterdir()) == []
 
@@ -261,20 +262,18 @@ def test_install_refuses_an_interpreter_others_may_replace(world_dir: Path, ocf_
     bin_dir.chmod(0o777)
     interpreter = bin_dir / "python3"
     interpreter.symlink_to(os.path.realpath(sys.executable))
-    with pytest.raises(shims.UntrustedPathError, match=f"the interpreter {interpreter}: "):
+    with pytest.raises(UntrustedPathError, match=f"the interpreter {interpreter}: "):
         shims.install(PROVIDER, ["dummy"], ocf_root=ocf_root, interpreter=str(interpreter))
     assert not ocf_root.exists()
 
 
 def test_install_refuses_agent_code_others_may_change(tiny_module: Path, ocf_root: Path) -> None:
     tiny_module.parent.chmod(0o777)
-    with pytest.raises(
-        shims.UntrustedPathError, match=f"code is imported from {tiny_module.parent}"
-    ):
+    with pytest.raises(UntrustedPathError, match=f"code is imported from {tiny_module.parent}"):
         shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
     tiny_module.parent.chmod(0o755)
     tiny_module.chmod(0o666)
-    with pytest.raises(shims.UntrustedPathError, match=f"{tiny_module} is writable by"):
+    with pytest.raises(UntrustedPathError, match=f"{tiny_module} is writable by"):
         shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
 
 
