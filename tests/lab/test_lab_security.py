@@ -1,0 +1,253 @@
+"""A lab's working directory is root's alone: nothing root runs or believes there is anyone else's.
+
+Root runs the agents installed in the working directory and acts on its
+state file (processes to kill, namespaces to enter, host files to remove),
+so a directory another user owns or may write is refused by every lab
+command, before anything is read, written or started.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ocfkit.cli import main
+from ocfkit.lab import Lab, fence_agent, network, processes
+from ocfkit.lab.layout import Layout
+from ocfkit.lab.progress import silent
+from ocfkit.lab.state import LabConfig, LabState, ProcessRecord
+from ocfkit.lab.teardown import teardown
+from ocfkit.lab.workdir import (
+    DEFAULT_WORKDIR,
+    UnsafeWorkdir,
+    check_program,
+    check_workdir,
+    create_workdir,
+)
+
+ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not ROOT, reason="needs root (other users' files, namespaces)")
+NOBODY = pwd.getpwnam("nobody").pw_uid
+OCFKIT = str(Path(sys.executable).parent / "ocfkit")
+
+
+def fresh_name(prefix: str) -> Path:
+    """A path under /var/tmp that does not exist yet (as in the reproduction)."""
+    made = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    made.rmdir()
+    return made
+
+
+def open_workdir(path: Path) -> Path:
+    """A directory anyone may write: what the lab must never use."""
+    path.mkdir()
+    path.chmod(0o777)
+    return path
+
+
+@pytest.fixture
+def var_tmp() -> Iterator[Path]:
+    """A fresh directory under /var/tmp, root's, mode 0755 (pytest's own are 0700)."""
+    path = fresh_name("seclab-base-")
+    path.mkdir(mode=0o755)
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def squatted() -> Iterator[Path]:
+    """``install -d -o nobody -g nogroup -m 0777``: another user's directory, made first."""
+    path = fresh_name("seclab-")
+    subprocess.run(
+        ["install", "-d", "-o", "nobody", "-g", "nogroup", "-m", "0777", str(path)],
+        check=True,
+        timeout=10,
+    )
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def namespace_victim() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A process in a network namespace of its own: (the namespace's inode, the process)."""
+    process = subprocess.Popen(["unshare", "--net", "--", "sleep", "120"])
+    try:
+        deadline = time.monotonic() + 5
+        while processes.netns_inode(process.pid) == processes.netns_inode(os.getpid()):
+            assert time.monotonic() < deadline, "unshare did not create a namespace"
+            time.sleep(0.01)
+        inode = processes.netns_inode(process.pid)
+        assert inode is not None
+        yield inode, process
+    finally:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def hostile_state(workdir: Path, inode: int, victim_file: Path) -> None:
+    """A lab.json that would have root kill, enter and delete what its writer chose."""
+    state = LabState(str(workdir), LabConfig(nodes=1))
+    state.phase = "up"
+    state.namespaces = {f"{Layout.create(workdir, 1).prefix}node1": inode}
+    state.processes = [ProcessRecord("node1", "holder", 1, 1)]
+    state.host_files = [str(victim_file)]
+    (workdir / "lab.json").write_text(state.to_json())
+
+
+# -- the reproduction ------------------------------------------------------------------------
+
+
+@pytest.mark.real
+@pytest.mark.lab
+def test_the_reproduction_fails_with_a_clear_error_and_nothing_started(squatted: Path) -> None:
+    prefix = Layout.create(squatted, 1).prefix
+    try:
+        done = subprocess.run(
+            [OCFKIT, "lab", "up", "--nodes", "1", "--workdir", str(squatted),
+             "--agent", "ocfkit:dummy"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        assert (
+            f"Error: refusing the lab working directory {squatted}: {squatted} is owned by "
+            f"nobody (uid {NOBODY}), not by root." in done.stderr
+        )
+        assert "Choose a directory that does not exist yet" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert list(squatted.iterdir()) == []  # not even a lock file
+        assert network.existing(prefix) == []
+    finally:
+        # The old behaviour brought a cluster up here: take it down by its names alone.
+        teardown(Layout.create(squatted, 1), None, silent(), graceful=False)
+
+
+@needs_root
+@pytest.mark.real
+def test_a_root_owned_directory_others_may_write_is_refused_too(var_tmp: Path) -> None:
+    workdir = open_workdir(var_tmp / "lab")
+    with pytest.raises(UnsafeWorkdir, match=r"writable by its group and by others"):
+        Lab(workdir, 1)._preflight()
+    assert list(workdir.iterdir()) == []
+
+
+def test_a_workdir_below_a_directory_others_may_write_is_refused(tmp_path: Path) -> None:
+    above = open_workdir(tmp_path / "above")
+    below = above / "lab"
+    below.mkdir(mode=0o755)
+    with pytest.raises(UnsafeWorkdir, match=f"{above} is writable"):
+        check_workdir(below)
+    with pytest.raises(UnsafeWorkdir, match=f"{above} is writable"):
+        create_workdir(above / "new")
+    assert sorted(p.name for p in above.iterdir()) == ["lab"]
+
+
+@needs_root
+def test_a_link_into_another_users_directory_is_never_followed(squatted: Path) -> None:
+    link = fresh_name("seclab-link-")
+    link.symlink_to(squatted)
+    try:
+        with pytest.raises(UnsafeWorkdir, match=f"{squatted} is owned by nobody"):
+            create_workdir(link)
+        with pytest.raises(UnsafeWorkdir, match=f"{squatted} is owned by nobody"):
+            create_workdir(link / "inner")
+        assert list(squatted.iterdir()) == []
+    finally:
+        link.unlink()
+
+
+@needs_root
+@pytest.mark.real
+def test_up_creates_a_fresh_workdir_every_user_can_enter_but_only_root_write(
+    var_tmp: Path,
+) -> None:
+    base = var_tmp
+    workdir = base / "a" / "lab"
+    old = os.umask(0o077)
+    try:
+        Lab(workdir, 1)._preflight()  # creates the directory; starts nothing
+    finally:
+        os.umask(old)
+    for directory in (base / "a", workdir):
+        info = directory.stat()
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (0, 0o755), directory
+
+
+def test_the_default_workdir_is_where_only_root_can_create_it() -> None:
+    assert DEFAULT_WORKDIR == "/var/lib/ocfkit/lab"
+    assert not str(DEFAULT_WORKDIR).startswith(("/tmp", "/var/tmp"))
+    result = CliRunner().invoke(main, ["lab", "up", "--help"])
+    assert "/var/lib/ocfkit/lab" in result.output
+
+
+def test_an_interpreter_others_may_replace_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = open_workdir(tmp_path / "bin")
+    interpreter = bin_dir / "python3"
+    shutil.copy(os.path.realpath(sys.executable), interpreter)
+    monkeypatch.setattr(sys, "executable", str(interpreter))
+    with pytest.raises(UnsafeWorkdir, match=f"the interpreter {interpreter}: {bin_dir}"):
+        check_program()
+
+
+# -- the state file is only believed in a directory of root's ---------------------------------
+
+
+@needs_root
+def test_down_never_acts_on_a_state_file_others_could_have_written(
+    tmp_path: Path, namespace_victim: tuple[int, subprocess.Popen[bytes]]
+) -> None:
+    inode, sleeper = namespace_victim
+    workdir = open_workdir(tmp_path / "lab")
+    victim_file = tmp_path / "victim"
+    victim_file.write_text("precious\n")
+    hostile_state(workdir, inode, victim_file)
+    result = CliRunner().invoke(main, ["lab", "down", "--workdir", str(workdir)])
+    assert result.exit_code == 1
+    assert f"refusing the lab working directory {workdir}" in result.output
+    assert victim_file.read_text() == "precious\n"
+    assert sleeper.poll() is None
+    assert processes.in_namespaces([inode])  # nothing in the namespace was killed
+
+
+@needs_root
+def test_every_command_refuses_before_reading_the_state(tmp_path: Path) -> None:
+    workdir = open_workdir(tmp_path / "lab")
+    hostile_state(workdir, 1, tmp_path / "victim")
+    with pytest.raises(UnsafeWorkdir):
+        Lab.attach(workdir)
+    with pytest.raises(UnsafeWorkdir):
+        Lab(workdir, 1).state()
+    for command, *rest in (["status"], ["exec", "node1", "--", "true"], ["fence", "node1"]):
+        result = CliRunner().invoke(main, ["lab", command, "--workdir", str(workdir), *rest])
+        assert result.exit_code == 1, command
+        assert "refusing the lab working directory" in result.output, command
+
+
+@needs_root
+@pytest.mark.real
+def test_the_fence_agent_kills_nothing_on_the_word_of_a_state_file_others_could_write(
+    tmp_path: Path, namespace_victim: tuple[int, subprocess.Popen[bytes]]
+) -> None:
+    inode, sleeper = namespace_victim
+    workdir = open_workdir(tmp_path / "lab")
+    hostile_state(workdir, inode, tmp_path / "victim")
+    code = fence_agent.main(str(workdir / "lab.json"), [], "action=off\nport=node1\n")
+    assert code == 1
+    assert sleeper.poll() is None
+    assert not (workdir / "fence.log").exists()
