@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 
 from ocfkit.cli import main
-from ocfkit.lab import Lab, fence_agent, network, processes
+from ocfkit.lab import Lab, fence_agent, network, nodedirs, processes, render
 from ocfkit.lab.layout import Layout
 from ocfkit.lab.progress import silent
 from ocfkit.lab.state import LabConfig, LabState, ProcessRecord
@@ -251,3 +252,77 @@ def test_the_fence_agent_kills_nothing_on_the_word_of_a_state_file_others_could_
     assert code == 1
     assert sleeper.poll() is None
     assert not (workdir / "fence.log").exists()
+
+
+# -- what the lab writes for its nodes -------------------------------------------------------
+
+
+@needs_root
+def test_giving_a_tree_to_hacluster_never_follows_a_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("root's\n")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "link").symlink_to(victim)
+    nodedirs._chown_tree(tree, "hacluster", "haclient")
+    hacluster = pwd.getpwnam("hacluster").pw_uid
+    assert tree.stat().st_uid == hacluster
+    assert (tree / "link").lstat().st_uid == hacluster
+    assert victim.stat().st_uid == 0
+
+
+@needs_root
+def test_a_nodes_bus_and_ganesha_directories_are_roots_alone(tmp_path: Path) -> None:
+    workdir = tmp_path / "lab"
+    workdir.mkdir(mode=0o755)
+    layout = Layout.create(workdir, 2)
+    nodedirs.prepare(layout, LabConfig(nodes=2, ganesha=True), None)
+    for node in layout.nodes:
+        home = layout.node_dir(node)
+        for private in ("dbus", "ganesha"):
+            info = (home / private).stat()
+            assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (0, 0o700), private
+        assert (home / "dbus.conf").read_text() == render.bus_config()
+        assert "Clients = 192.168.77.0/24;" in (home / "ganesha.conf").read_text()
+
+
+def test_the_nodes_bus_lets_only_root_in_and_starts_nothing_on_demand() -> None:
+    config = etree.fromstring(render.bus_config().encode())
+    assert config.findtext("listen") == "unix:path=/run/dbus/system_bus_socket"
+    assert [a.text for a in config.iter("auth")] == ["EXTERNAL"]
+    assert config.findtext("user") == "messagebus"
+    for absent in ("servicehelper", "servicedir", "standard_system_servicedirs", "includedir",
+                   "include", "standard_session_servicedirs"):  # fmt: skip
+        assert config.find(absent) is None, absent
+    (default,) = config.iterfind("policy[@context='default']")
+    assert [(r.tag, dict(r.attrib)) for r in default][:3] == [
+        ("deny", {"user": "*"}),
+        ("allow", {"user": "root"}),
+        ("deny", {"own": "*"}),
+    ]
+    assert default.find("allow[@own]") is None
+    assert default.find("allow[@send_destination='org.ganesha.nfsd']") is None
+    (root,) = config.iterfind("policy[@user='root']")
+    assert sorted(tuple(r.attrib.items()) for r in root) == [
+        (("own", "org.ganesha.nfsd"),),
+        (("send_destination", "org.ganesha.nfsd"),),
+    ]
+    assert [dict(p.attrib) for p in config.iter("policy")] == [
+        {"context": "default"},
+        {"user": "root"},
+    ]
+
+
+def test_the_export_is_open_to_the_given_clients_only() -> None:
+    text = render.ganesha_conf(
+        recovery_root=Path("/r"),
+        export_path=Path("/e"),
+        grace_period=5,
+        lease_lifetime=5,
+        clients="192.168.77.0/24",
+    )
+    export = text[text.index("EXPORT {") :]
+    assert "    Access_Type = None;\n" in export
+    assert (
+        "CLIENT {\n        Clients = 192.168.77.0/24;\n        Access_Type = RW;\n    }" in export
+    )

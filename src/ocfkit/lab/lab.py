@@ -646,7 +646,7 @@ class Lab:
     def _start_bus(self, node: str) -> None:
         socket = self.layout.bus_socket(node)
         socket.unlink(missing_ok=True)
-        self._spawn(node, "dbus", ganesha.dbus_argv(), "dbus.out")
+        self._spawn(node, "dbus", ganesha.dbus_argv(self.node_dir(node) / "dbus.conf"), "dbus.out")
         self.wait_for(socket.exists, 10.0, f"{node}: system bus socket", interval=0.01)
 
     def _spawn_ganesha(self, node: str) -> None:
