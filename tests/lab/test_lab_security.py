@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from ocfkit.cli import main
-from ocfkit.lab import Lab, fence_agent, network, nodedirs, processes, render
+from ocfkit.lab import Lab, diagnosis, fence_agent, network, nodedirs, processes, render
 from ocfkit.lab.layout import Layout
 from ocfkit.lab.progress import silent
 from ocfkit.lab.state import LabConfig, LabState, ProcessRecord
@@ -269,6 +269,21 @@ def test_giving_a_tree_to_hacluster_never_follows_a_link(tmp_path: Path) -> None
     assert tree.stat().st_uid == hacluster
     assert (tree / "link").lstat().st_uid == hacluster
     assert victim.stat().st_uid == 0
+
+
+def test_a_failure_report_never_reads_through_a_link_in_a_log_directory(tmp_path: Path) -> None:
+    """log-pacemaker is hacluster's: a link there must not put a file of root's in a report."""
+    secret = tmp_path / "secret"
+    secret.write_text("root's secret\n")
+    logs = tmp_path / "log-pacemaker"
+    logs.mkdir()
+    (logs / "pacemaker.log").symlink_to(secret)
+    os.mkfifo(logs / "fifo.log")
+    shown = diagnosis.tail(logs / "pacemaker.log")
+    assert "secret" not in shown and "not read" in shown
+    assert "not a regular file" in diagnosis.tail(logs / "fifo.log")
+    (logs / "real.log").write_text("a\nb\nc\n")
+    assert diagnosis.tail(logs / "real.log", 2) == "b\nc"
 
 
 @needs_root
