@@ -253,8 +253,8 @@ class GaneshaDaemon:
         spent = self._clock.monotonic() - started
         until = "before the action's deadline" if by_deadline else f"within its {limit:g}s budget"
         raise self._give_up(
-            f"{what} failed: {failure.reason} (gave up after {attempts} attempts in "
-            f"{spent:.1f}s: no time for another {until})"
+            f"{what} failed: {failure.reason} (gave up after {attempts} "
+            f"attempt{'s' if attempts != 1 else ''} in {spent:.1f}s: no time for another {until})"
         )
 
     def _pauses(self) -> Backoff:
