@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ganesha_agents.backends.errors import GaneshaDBusError, GaneshaNotRunning, GraceNotConfirmed
 from ocfkit import GenericError
 
 if TYPE_CHECKING:
@@ -107,11 +108,12 @@ class NodeAttributes:
 
 @attrs.frozen
 class GraceCall:
-    """One grace call a fake ganesha.nfsd accepted; ``records`` what a takeover read."""
+    """One grace call the server accepted: its budget, and ``records`` a takeover read."""
 
     time: float
     node: str
     argument: str
+    budget: float | None = None
     records: str | None = None
 
 
@@ -119,7 +121,12 @@ class FakeNFSDaemon:
     """A ganesha.nfsd that can be killed, revived and made to fail; satisfies ``NFSDaemon``.
 
     A successful grace call starts a grace period of ``grace_period`` seconds
-    (virtual time, from the clock), as the real server does.
+    (virtual time, from the clock), as the real server does, unless the
+    server is ``graceless`` (configured to lift grace at once).  A ``hung``
+    server answers nothing: each call takes its whole budget (or
+    ``hang_without_budget`` seconds) and then fails as a timeout.  A killed
+    server raises ``GaneshaNotRunning`` at once, as the real backend does
+    when the daemon is neither on the bus nor alive by its pid file.
     """
 
     def __init__(
@@ -136,6 +143,9 @@ class FakeNFSDaemon:
         # What ``5:<ADDR>`` reads (the address's records), as ganesha follows the links.
         self.records = records
         self.alive = True
+        self.hung = False
+        self.hang_without_budget = 10.0
+        self.graceless = False
         self.grace_calls: list[GraceCall] = []
         # Called with the answer of every liveness check (the demo marks step 1 with it).
         self.check_listeners: list[Callable[[bool], None]] = []
@@ -163,29 +173,47 @@ class FakeNFSDaemon:
         return self.alive
 
     def grace(self, argument: str, *, budget: float | None = None) -> str:
-        if not self.alive:
-            raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
+        what = f"grace({argument!r})"
+        self._answerable(what, budget)
         if self.failures_left > 0:
             self.failures_left -= 1
-            raise GenericError(f"grace({argument!r}) failed: {self.failure_reason}")
+            raise GaneshaDBusError(f"{what} failed: {self.failure_reason}")
         event, _, address = argument.partition(":")
-        read = None
-        if event == "5" and self.records is not None:
-            read = self.records(address)
-        self.grace_calls.append(GraceCall(self.clock.monotonic(), self.node, argument, read))
-        self._grace_until = self.clock.monotonic() + self.grace_period
+        read = self.records(address) if event == "5" and self.records is not None else None
+        self.grace_calls.append(
+            GraceCall(self.clock.monotonic(), self.node, argument, budget, records=read)
+        )
+        if not self.graceless:
+            self._grace_until = self.clock.monotonic() + self.grace_period
         return "Started grace period"
 
-    def enter_grace(self, argument: str, *, budget: float | None = None) -> str:
+    def in_grace(self, *, budget: float | None = None) -> bool:
+        self._answerable("get_grace()", budget)
+        return self._grace_until is not None and self.clock.monotonic() < self._grace_until
+
+    def enter_grace(self, argument: str, *, budget: float) -> str:
+        end = self.clock.monotonic() + budget
         message = self.grace(argument, budget=budget)
-        if not self.in_grace():
-            raise GenericError(f"ganesha.nfsd on {self.node} is not in grace after {argument!r}")
+        if not self.in_grace(budget=max(0.0, end - self.clock.monotonic())):
+            raise GraceNotConfirmed(
+                f"grace({argument!r}) was accepted ({message}) but get_grace() says the "
+                f"server on {self.node} is not in grace"
+            )
         return message
 
-    def in_grace(self) -> bool:
+    def _answerable(self, what: str, budget: float | None) -> None:
+        """Raise as the real backend would for a server that is gone or hung."""
         if not self.alive:
-            raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
-        return self._grace_until is not None and self.clock.monotonic() < self._grace_until
+            raise GaneshaNotRunning(
+                f"{what}: no ganesha.nfsd runs on {self.node} (not on the bus, no live "
+                "daemon by its pid file)"
+            )
+        if self.hung:
+            waited = self.hang_without_budget if budget is None else budget
+            self.clock.sleep(waited)
+            raise GaneshaDBusError(
+                f"{what} failed: ganesha.nfsd on {self.node} did not reply within {waited:g}s"
+            )
 
 
 class FakeAddressRecords:

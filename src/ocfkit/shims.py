@@ -13,6 +13,10 @@ A shim is a small executable Python script:
 
 Each shim carries a marker line; ``uninstall`` removes only files with it.
 Re-run ``ocfkit install`` after upgrading, so the embedded meta-data follows.
+
+Pacemaker runs shims as root, so a shim is only written where nobody but root
+could change what it runs (:func:`check_trusted`), and it is written
+atomically, never through a symbolic link.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import attrs
 from ocfkit import __version__
 from ocfkit.metadata import render
 from ocfkit.registry import load, reference
+from ocfkit.trust import UntrustedPathError, why_untrusted, why_untrusted_program, write_file
 
 MARKER = "# ocfkit-shim:"
 CREATED_MARKER = ".ocfkit-created"
@@ -105,6 +110,29 @@ def is_shim(path: Path) -> bool:
         return False
 
 
+def check_trusted(directory: Path, interpreter: str, modules: list[str]) -> None:
+    """Refuse shims root would run when anyone but root could change what they run.
+
+    The provider directory, the interpreter the shims name and every
+    directory (and agent module) they import from must be root's alone
+    (:mod:`ocfkit.trust`): whoever could write to one of them would have
+    their code run as root by Pacemaker.  Raises :class:`UntrustedPathError`.
+    """
+    reason = why_untrusted(directory, missing_ok=True)
+    for module in modules if reason is None else ():
+        spec = importlib.util.find_spec(module)
+        origin = [spec.origin] if spec is not None and spec.origin else []
+        reason = why_untrusted_program(interpreter, [*import_roots(module, "ocfkit"), *origin])
+        if reason is not None:
+            break
+    if reason is not None:
+        raise UntrustedPathError(
+            f"refusing to install shims that root would run: {reason}.  Install ocfkit and "
+            "the agents into a virtual environment only root can write (e.g. under /opt), "
+            "and the shims into a directory only root can write"
+        )
+
+
 def provider_dir(provider: str, ocf_root: str | os.PathLike[str] = DEFAULT_OCF_ROOT) -> Path:
     if not provider or "/" in provider or provider.startswith("."):
         raise ValueError(f"invalid provider name {provider!r}")
@@ -124,6 +152,10 @@ def install(
 
     wanted = names or sorted(registered())
     directory = provider_dir(provider, ocf_root)
+    interpreter = interpreter or os.path.realpath(sys.executable)
+    check_trusted(
+        directory.absolute(), interpreter, [reference(n).partition(":")[0] for n in wanted]
+    )
     if not directory.exists():
         missing = [d for d in (directory, *directory.parents) if not d.exists()]
         directory.mkdir(parents=True)
@@ -140,10 +172,7 @@ def install(
         if target.exists() and not is_shim(target) and not force:
             raise FileExistsError(f"{target} exists and was not installed by ocfkit (use --force)")
         text = shim_source(name, provider, ref, interpreter)
-        temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.chmod(0o755)
-        temporary.replace(target)
+        write_file(target, text.encode("utf-8"), 0o755)
         installed.append(Shim(name, target, ref))
     return installed
 
