@@ -230,7 +230,7 @@ def config_command(
 @click.option(
     "--nodes",
     "counts",
-    type=click.IntRange(2, 64),
+    type=click.IntRange(3, 64),
     multiple=True,
     default=(4, 16, 32),
     help="Cluster sizes; repeat the option for each.  [default: 4, 16, 32]",
@@ -269,8 +269,10 @@ def config_report_command(
     crm_attribute), no cluster.  For each size: a ganesha.nfsd killed, a node
     fenced by the cluster or from outside, crm_resource --move and --clear,
     standby, two addresses at once, a promote that fails, the new holder lost;
-    each with its failback.  Prints one Markdown row per transition and exits
-    1 if an address started anywhere before the takeover's grace steps.
+    each with its failback.  Prints one Markdown row per transition, then
+    every problem found; exits 1 if there is one (an address that started
+    before its takeover's grace steps, ran without ganesha, was left stopped
+    or did not come home).
     """
     from ganesha_agents.config.offline import SimulationError
     from ganesha_agents.config.report import markdown, measure_all
