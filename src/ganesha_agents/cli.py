@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ganesha_agents.config_cli import config_command
+from ganesha_agents.config_cli import config_command, config_report_command
 from ganesha_agents.demo import render, takeover_render
 from ganesha_agents.demo.scenario import run as run_scenario
 from ganesha_agents.demo.takeover_scenario import MAX_NODES, PATHS, scale
@@ -177,6 +177,7 @@ def _sizes(text: str) -> list[int]:
 
 
 main.add_command(config_command)
+main.add_command(config_report_command)
 
 #: ``state-volume`` exit codes (also in its help and docs/cli.md).
 LAYOUT_IN_PLACE = 0
