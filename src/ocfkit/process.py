@@ -55,6 +55,7 @@ __all__ = [
     "start_daemon",
     "stop_pid_file",
     "stop_process",
+    "survives",
 ]
 
 _SIGKILL = 9
@@ -333,6 +334,21 @@ class StopResult(Record):
         self.seconds = seconds
 
 
+def survives(pid: int, seconds: float, *, deadline: Deadline) -> bool:
+    """Whether ``pid`` still lives after ``seconds`` of real time (bounded by the deadline).
+
+    What start uses to tell a daemon that came up from one that exited at
+    once (bad options, a port in use).
+    """
+    handle = _Handle.open(pid)
+    try:
+        if handle.exited():
+            return False
+        return not handle.wait(min(max(seconds, 0.0), deadline.remaining()))
+    finally:
+        handle.close()
+
+
 def is_alive(pid: int, names: Iterable[str] = ()) -> bool:
     """Whether ``pid`` is a live process (named one of ``names``, if given); zombies are dead."""
     return judge_process(pid, tuple(names)) is None
@@ -394,19 +410,25 @@ def stop_pid_file(
     kill_after: float | None = None,
     group: bool = True,
 ) -> StopResult:
-    """Stop the daemon of ``pid_file`` if it runs, then remove the file if it is ours."""
-    verdict = check_pid_file(pid_file, names)
-    if verdict.alive and verdict.pid is not None:
-        result = stop_process(
-            verdict.pid,
-            deadline=deadline,
-            names=names,
-            signal=signal,
-            kill_after=kill_after,
-            group=group,
-        )
-    else:
-        result = StopResult(None, "gone")
+    """Stop the daemon of ``pid_file`` if it runs, then remove the file if it is ours.
+
+    A file that names a live process of another name is left alone: it is
+    not this daemon's to stop, and perhaps not the agent's to remove.
+    """
+    wanted = tuple(names)
+    verdict = check_pid_file(pid_file, wanted)
+    if not (verdict.alive and verdict.pid is not None):
+        if not check_pid_file(pid_file).alive:  # nothing at all lives under it: stale
+            remove_pid_file(pid_file)
+        return StopResult(None, "gone")
+    result = stop_process(
+        verdict.pid,
+        deadline=deadline,
+        names=wanted,
+        signal=signal,
+        kill_after=kill_after,
+        group=group,
+    )
     remove_pid_file(pid_file)
     return result
 

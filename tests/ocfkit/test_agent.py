@@ -72,6 +72,13 @@ def test_meta_data_needs_no_environment_at_all() -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize("spelling", ["meta_data", "metadata"])
+def test_meta_data_answers_to_the_spellings_shell_agents_accept(spelling: str) -> None:
+    result = run(MandatoryOnly(), spelling, {})
+    assert result.exit_code == 0
+    assert result.stdout == run(MandatoryOnly(), "meta-data", {}).stdout
+
+
 def test_meta_data_ignores_parameters_and_validation() -> None:
     """meta-data is answered before parameters are read: broken ones cannot break it."""
     agent = Scripted(validator=raising(ConfigurationError("never checked")))
