@@ -10,7 +10,9 @@ and the ratios of ocfkit's agents to three references:
   (``agents/ocfpy_dummy``);
 - a bare ``python3 -I -S -c pass``, the floor for any Python agent.
 
-ocfkit's agents run as installed shims (``ocfkit.shims``) in a temporary OCF
+The example agents are ``dummy`` (a state file) and ``daemon`` (a real
+``sleep`` daemon started by the agent, monitored through its locked pid
+file).  ocfkit's agents run as installed shims (``ocfkit.shims``) in a temporary OCF
 root.  The ganesha agents' attribute tool is replaced by a tiny shell script
 (an ``attrd_updater`` answering as Pacemaker 2.1.5 does, from
 ``ganesha_agents.standins``), so the figures are the agents' own cost, not
@@ -90,7 +92,7 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
     from ocfkit.shims import install
 
     ocf_root = root / "ocf"
-    install("bench", ["dummy", "ganesha_mon", "ganesha_grace"], ocf_root=ocf_root)
+    install("bench", ["dummy", "daemon", "ganesha_mon", "ganesha_grace"], ocf_root=ocf_root)
     shims = ocf_root / "resource.d" / "bench"
     rsctmp = root / "rsctmp"
     rsctmp.mkdir()
@@ -121,8 +123,21 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
         "OCF_RESKEY_CRM_meta_notify_stop_uname": " ",
         "OCF_RESKEY_CRM_meta_notify_stop_resource": " ",
     }
+    daemon = {
+        **base,
+        "OCF_RESKEY_binfile": "/bin/sleep",
+        "OCF_RESKEY_cmdline_options": "3600",
+        "OCF_RESKEY_pidfile": str(root / "daemon.pid"),
+        "OCF_RESKEY_start_check": "0",
+    }
+    daemon_monitor = {**daemon, "OCF_RESKEY_CRM_meta_interval": "10000"}
     ocfpy = str(HERE / "agents" / "ocfpy_dummy")
-    for agent, env in ((str(SHELL_DUMMY), base), (ocfpy, base), (str(shims / "dummy"), base)):
+    for agent, env in (
+        (str(SHELL_DUMMY), base),
+        (ocfpy, base),
+        (str(shims / "dummy"), base),
+        (str(shims / "daemon"), daemon),
+    ):
         run_once([agent, "start"], env)
     run_once([str(shims / "ganesha_mon"), "start"], ganesha)
     run_once([str(shims / "ganesha_grace"), "start"], base)
@@ -134,6 +149,8 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
         Case("shell Dummy meta-data", (str(SHELL_DUMMY), "meta-data"), base),
         Case("ocf.py agent meta-data", (ocfpy, "meta-data"), base),
         Case("ocfkit dummy meta-data", (str(shims / "dummy"), "meta-data"), base),
+        Case("ocfkit daemon monitor", (str(shims / "daemon"), "monitor"), daemon_monitor),
+        Case("ocfkit daemon meta-data", (str(shims / "daemon"), "meta-data"), base),
         Case("ganesha_mon meta-data", (str(shims / "ganesha_mon"), "meta-data"), base),
         Case("ganesha_mon monitor (healthy)", (str(shims / "ganesha_mon"), "monitor"), ganesha),
         Case("ganesha_grace meta-data", (str(shims / "ganesha_grace"), "meta-data"), base),
@@ -181,18 +198,29 @@ def ganesha_world(root: Path, real: bool) -> Iterator[tuple[Path, str | None]]:
         yield root / "ganesha.pid", None
 
 
+def stop_daemon(root: Path) -> None:
+    """Stop the example daemon the benchmark started (its pid file says which)."""
+    from ocfkit.clock import SystemClock
+    from ocfkit.deadline import Deadline
+    from ocfkit.process import stop_pid_file
+
+    stop_pid_file(str(root / "daemon.pid"), deadline=Deadline(SystemClock(), 20), names=["sleep"])
+
+
 def report(figures: list[Figure]) -> str:
     by = {f.label: f for f in figures}
     lines = [f"{'case':<46} {'median':>9} {'p90':>9}", "-" * 66]
     lines += [f"{f.label:<46} {f.median_ms:8.1f}ms {f.p90_ms:8.1f}ms" for f in figures]
     lines.append("")
-    for what in ("monitor", "meta-data"):
-        ours = by[f"ocfkit dummy {what}"].median_ms
-        lines.append(
-            f"ocfkit dummy {what}: {ours / by[f'shell Dummy {what}'].median_ms:.2f}x shell Dummy, "
-            f"{ours / by[f'ocf.py agent {what}'].median_ms:.2f}x the ocf.py agent, "
-            f"{ours / by['python3 -I -S -c pass'].median_ms:.2f}x bare python3 -I -S"
-        )
+    for agent in ("dummy", "daemon"):
+        for what in ("monitor", "meta-data"):
+            ours = by[f"ocfkit {agent} {what}"].median_ms
+            lines.append(
+                f"ocfkit {agent} {what}: "
+                f"{ours / by[f'shell Dummy {what}'].median_ms:.2f}x shell Dummy, "
+                f"{ours / by[f'ocf.py agent {what}'].median_ms:.2f}x the ocf.py agent, "
+                f"{ours / by['python3 -I -S -c pass'].median_ms:.2f}x bare python3 -I -S"
+            )
     return "\n".join(lines)
 
 
@@ -214,7 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         root = Path(made)
         root.chmod(0o755)
         with ganesha_world(root, not args.stand_in) as (pid_file, bus_address):
-            figures = [measure(case, args.runs) for case in cases(root, pid_file, bus_address)]
+            try:
+                figures = [measure(c, args.runs) for c in cases(root, pid_file, bus_address)]
+            finally:
+                stop_daemon(root)
     print(report(figures))
     if args.json is not None:
         args.json.write_text(json.dumps([f.__dict__ for f in figures], indent=2) + "\n")

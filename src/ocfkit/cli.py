@@ -154,15 +154,18 @@ def check(
 
     values = _split_assignments(params, "--param")
     target: Any
+    wanted_locating: Any = locating or None
     if installed:
         target = installed
+        if agent is not None and wanted_locating is None:
+            wanted_locating = _load(agent).locating_parameters()
     elif agent is None:
         raise click.UsageError("give an AGENT, or --installed PATH")
     else:
         agent_class = _load(agent)
         target = agent_class if real_backends else agent_class.conformance_factory()
     report = run_check(
-        target, params=values, locating=locating or None, measure_startup=not no_timing
+        target, params=values, locating=wanted_locating, measure_startup=not no_timing
     )
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)

@@ -26,6 +26,7 @@ from ocfkit import (
     OCFError,
     ResourceAgent,
     UnimplementedError,
+    action,
     entry_point,
 )
 from ocfkit.codes import VALID_CODES
@@ -565,3 +566,23 @@ def test_agent_name_defaults_to_the_class_name() -> None:
     assert Bare.name == "Bare"
     assert Variant.name == "Variant"
     assert MandatoryOnly.name == "mandatory-only"
+
+
+def test_one_action_may_call_another() -> None:
+    """start calling monitor: same process, environment, parameters and deadline."""
+    seen: list[tuple[str, bool, float]] = []
+
+    class Checking(Scripted):
+        @action(timeout=20)
+        def start(self) -> object:
+            first = self.monitor()
+            seen.append((self.env.action, self.is_probe, self.deadline.timeout))
+            return first
+
+    def look(agent: Scripted) -> object:
+        seen.append((agent.env.action, agent.is_probe, agent.deadline.timeout))
+        return ExitCode.SUCCESS
+
+    result = run(Checking(look), "start", env().timeout(45_000))
+    assert result.exit_code == 0
+    assert seen == [("start", False, 45.0), ("start", False, 45.0)]
