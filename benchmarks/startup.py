@@ -2,8 +2,9 @@
 
 Pacemaker forks an agent for every operation, on every node, every few
 seconds, so what counts is the time from exec to exit.  This runs each case
-many times as a separate process and reports the median and 90th percentile,
-and the ratios of ocfkit's agents to three references:
+many times as a separate process, in rounds of one run of every case, and
+reports the median and 90th percentile, and the ratios of ocfkit's agents to
+three references:
 
 - resource-agents' shell ``Dummy`` (Debian package resource-agents);
 - the same state-file agent written on resource-agents' ``ocf.py``
@@ -62,24 +63,34 @@ class Figure:
     runs: int
 
 
-def measure(case: Case, runs: int, warmup: int = 5) -> Figure:
-    samples = []
+def measure(cases: Sequence[Case], runs: int, warmup: int = 5) -> list[Figure]:
+    """Run every case ``warmup + runs`` times, in rounds: one run of each case per round.
+
+    Interleaved, a change of the machine's load (other work on a shared
+    machine) weighs on every case alike, so the ratios between cases hold
+    better than when each case runs its whole series at another time.
+    """
+    samples: dict[str, list[float]] = {case.label: [] for case in cases}
     for index in range(warmup + runs):
-        started = time.perf_counter()
-        done = subprocess.run(
-            case.argv, env=dict(case.env), capture_output=True, check=False, timeout=60
-        )
-        elapsed = time.perf_counter() - started
-        if done.returncode != case.expect:
-            raise SystemExit(
-                f"{case.label}: exit {done.returncode}, expected {case.expect}\n"
-                f"{done.stderr.decode(errors='replace')}"
+        for case in cases:
+            started = time.perf_counter()
+            done = subprocess.run(
+                case.argv, env=dict(case.env), capture_output=True, check=False, timeout=60
             )
-        if index >= warmup:
-            samples.append(elapsed * 1000)
-    samples.sort()
-    p90 = samples[min(len(samples) - 1, int(len(samples) * 0.9))]
-    return Figure(case.label, statistics.median(samples), p90, runs)
+            elapsed = time.perf_counter() - started
+            if done.returncode != case.expect:
+                raise SystemExit(
+                    f"{case.label}: exit {done.returncode}, expected {case.expect}\n"
+                    f"{done.stderr.decode(errors='replace')}"
+                )
+            if index >= warmup:
+                samples[case.label].append(elapsed * 1000)
+    figures = []
+    for case in cases:
+        taken = sorted(samples[case.label])
+        p90 = taken[min(len(taken) - 1, int(len(taken) * 0.9))]
+        figures.append(Figure(case.label, statistics.median(taken), p90, runs))
+    return figures
 
 
 def run_once(argv: Sequence[str], env: Mapping[str, str], expect: int = 0) -> None:
@@ -243,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         root.chmod(0o755)
         with ganesha_world(root, not args.stand_in) as (pid_file, bus_address):
             try:
-                figures = [measure(c, args.runs) for c in cases(root, pid_file, bus_address)]
+                figures = measure(cases(root, pid_file, bus_address), args.runs)
             finally:
                 stop_daemon(root)
     print(report(figures))

@@ -15,7 +15,8 @@ Each shim carries a marker line; ``uninstall`` removes only files with it.
 Re-run ``ocfkit install`` after upgrading, so the embedded meta-data follows.
 Until then the shim warns in the agent's log: it remembers when the agent's
 module and ocfkit were installed, and two ``stat`` calls tell it that either
-changed since (meta-data, which must stay cheapest, does not look).
+changed since.  Starts, stops and probes look; meta-data and recurring
+monitors, the calls that must stay cheapest, do not.
 ``ocfkit list`` and ``ocfkit check`` compare the embedded meta-data with what
 the installed agent renders now, and say which shims are stale.
 """
@@ -56,18 +57,20 @@ if sys.argv[1:2] in (["meta-data"], ["meta_data"], ["metadata"]):
     raise SystemExit(0)
 sys.path.extend({paths!r})
 from {module} import {attribute}
-from os import stat
-for path, installed in {stamps!r}:
-    try:
-        newer = stat(path).st_mtime_ns > installed
-    except OSError:
-        newer = True
-    if newer:
-        from ocfkit.agent import startup_warnings
-        startup_warnings.append(
-            "this shim was written for the agent as installed before " + path + " changed: "
-            "its meta-data may be stale; `ocfkit list` tells, `ocfkit install` rewrites it")
-        break
+from os import environ, stat
+# Recurring monitors, the hot path, do not look; starts, stops and probes do.
+if sys.argv[1:2] != ["monitor"] or environ.get("OCF_RESKEY_CRM_meta_interval", "0") in ("", "0"):
+    for path, installed in {stamps!r}:
+        try:
+            newer = stat(path).st_mtime_ns > installed
+        except OSError:
+            newer = True
+        if newer:
+            from ocfkit.agent import startup_warnings
+            startup_warnings.append(
+                "this shim was written for the agent as installed before " + path + " changed: "
+                "its meta-data may be stale; `ocfkit list` tells, `ocfkit install` rewrites it")
+            break
 raise SystemExit({attribute}().main())
 """
 

@@ -161,10 +161,14 @@ def test_the_shim_warns_when_the_package_changed_since(tiny_module: Path, ocf_ro
     assert "stale" not in quiet.stderr
     later = tiny_module.stat().st_mtime + 60
     os.utime(tiny_module, (later, later))  # what an upgrade does to the agent's module
-    warned = run_shim(shim.path, "monitor", **pythonpath)
+    warned = run_shim(shim.path, "monitor", **pythonpath)  # a probe
     assert warned.returncode == 7
     assert f"before {tiny_module} changed: its meta-data may be stale" in warned.stderr
-    assert run_shim(shim.path, "meta-data").stderr == ""  # meta-data never looks
+    assert "stale" in run_shim(shim.path, "start", **pythonpath).stderr
+    # The calls that must stay cheapest never look.
+    assert run_shim(shim.path, "meta-data").stderr == ""
+    recurring = run_shim(shim.path, "monitor", OCF_RESKEY_CRM_meta_interval="10000", **pythonpath)
+    assert "stale" not in recurring.stderr
 
 
 @pytest.mark.real
