@@ -191,6 +191,7 @@ def test_start_up_cost_is_measured_for_a_real_agent(tmp_path: Path) -> None:
 def test_no_start_up_cost_for_test_doubles() -> None:
     report = check(factory(WellBehaved), measure_startup=True)
     assert report.startup is None
+    assert "not measured on the agent's test doubles" in report.render()
 
 
 def test_importtime_lines_are_parsed() -> None:

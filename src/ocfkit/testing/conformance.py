@@ -122,6 +122,7 @@ class Report:
     checks: list[Check] = attrs.Factory(list)
     locating: tuple[str, ...] = ()
     startup: StartupCost | None = None
+    notes: list[str] = attrs.Factory(list)
 
     @property
     def ok(self) -> bool:
@@ -141,6 +142,7 @@ class Report:
         skipped = sum(c.skipped for c in self.checks)
         if self.startup is not None:
             lines += self.startup.render()
+        lines += self.notes
         lines.append(
             f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
         )
@@ -503,6 +505,7 @@ def check(
     agent_class = _agent_class(target)
     if locating is None:
         locating = agent_class.locating_parameters() if agent_class is not None else ()
+    measure = _startup_measure(target) if measure_startup else None
     with _rsctmp(rsctmp) as directory:
         suite = Suite(
             target,  # type: ignore[arg-type]
@@ -510,8 +513,13 @@ def check(
             instance=instance,
             rsctmp=directory,
             locating=locating,
-            measure=_startup_measure(target) if measure_startup else None,
+            measure=measure,
         )
+        if measure_startup and measure is None:
+            suite.report.notes.append(
+                "Start-up cost: not measured on the agent's test doubles; "
+                "check the installed shim (--installed PATH) for it"
+            )
         if isinstance(target, ExecutableTarget):
             suite.check_shim_is_current()
         return suite.run()
