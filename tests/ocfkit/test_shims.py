@@ -129,6 +129,59 @@ def test_shim_meta_data_imports_nothing(tiny_module: Path, ocf_root: Path) -> No
 
 
 @pytest.mark.real
+@pytest.mark.parametrize("spelling", ["meta_data", "metadata"])
+def test_shim_answers_the_other_spellings_of_meta_data(dummy_shim: Path, spelling: str) -> None:
+    done = run_shim(dummy_shim, spelling)
+    assert (done.returncode, done.stdout) == (0, render(Dummy))
+
+
+def test_a_shim_whose_meta_data_drifted_is_stale(dummy_shim: Path) -> None:
+    assert shims.shim_state(dummy_shim).state == "current"
+    dummy_shim.write_text(dummy_shim.read_text().replace("Fake attribute", "Drifted"))
+    state = shims.shim_state(dummy_shim)
+    assert state.state == "stale"
+    assert state.reference == "ocfkit.examples.dummy:Dummy"
+    assert [s.state for s in shims.installed_shims(dummy_shim.parents[2])] == ["stale"]
+
+
+def test_a_shim_whose_agent_is_gone_is_broken(tiny_module: Path, ocf_root: Path) -> None:
+    (shim,) = shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
+    tiny_module.unlink()
+    sys.modules.pop("ocfkit_tiny_agent", None)
+    state = shims.shim_state(shim.path)
+    assert state.state == "broken"
+    assert "ModuleNotFoundError" in state.detail
+
+
+@pytest.mark.real
+def test_the_shim_warns_when_the_package_changed_since(tiny_module: Path, ocf_root: Path) -> None:
+    (shim,) = shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
+    pythonpath = {"HA_LOGFACILITY": "none"}
+    quiet = run_shim(shim.path, "monitor", **pythonpath)
+    assert quiet.returncode == 7
+    assert "stale" not in quiet.stderr
+    later = tiny_module.stat().st_mtime + 60
+    os.utime(tiny_module, (later, later))  # what an upgrade does to the agent's module
+    warned = run_shim(shim.path, "monitor", **pythonpath)  # a probe
+    assert warned.returncode == 7
+    assert f"before {tiny_module} changed: its meta-data may be stale" in warned.stderr
+    assert "stale" in run_shim(shim.path, "start", **pythonpath).stderr
+    # The calls that must stay cheapest never look.
+    assert run_shim(shim.path, "meta-data").stderr == ""
+    recurring = run_shim(shim.path, "monitor", OCF_RESKEY_CRM_meta_interval="10000", **pythonpath)
+    assert "stale" not in recurring.stderr
+
+
+@pytest.mark.real
+def test_checking_a_stale_shim_fails(dummy_shim: Path, world_dir: Path) -> None:
+    dummy_shim.write_text(dummy_shim.read_text().replace("Fake attribute", "Drifted"))
+    report = check(str(dummy_shim), rsctmp=str(world_dir))
+    assert {c.name for c in report.failures} >= {
+        "the shim's meta-data is what the installed agent renders now"
+    }
+
+
+@pytest.mark.real
 def test_shim_runs_the_agent(dummy_shim: Path, world_dir: Path) -> None:
     rsctmp = world_dir / "rsctmp"
     environ = {"OCF_RESOURCE_INSTANCE": "d1", "HA_RSCTMP": str(rsctmp)}

@@ -236,9 +236,10 @@ def test_an_agent_reports_an_unsafe_state_directory_as_a_configuration_error(
     assert started.exit_reason is not None
     assert started.exit_reason.startswith(f"state directory {rsctmp} is not safe: ")
     assert list(rsctmp.iterdir()) == []
-    # The invalid-environment rules: a probe finds it stopped, a stop succeeds.
+    # A probe finds it stopped; a stop that cannot read the state cannot know
+    # the resource is stopped, so it fails rather than answer 0 (a stop never lies).
     assert runner.invoke("monitor", env.probe()).exit_code == ExitCode.NOT_RUNNING
-    assert runner.invoke("stop", env).exit_code == ExitCode.SUCCESS
+    assert runner.invoke("stop", env).exit_code == ExitCode.ERR_CONFIGURED
     # The same for a state file named by the resource's own parameter.
     elsewhere = runner.invoke("start", OCFEnv().param("state", str(rsctmp / "d.state")))
     assert elsewhere.exit_code == ExitCode.ERR_CONFIGURED
