@@ -62,6 +62,7 @@ UNPROMOTED = "unpromoted"
 
 class TakeoverParameters(Parameters):
     ip: str = parameter(
+        locates=True,
         shortdesc="The virtual IP this clone takes over",
         longdesc=(
             "The address of the virtual IP that is colocated with this clone's promoted role. "

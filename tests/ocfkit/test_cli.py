@@ -135,7 +135,15 @@ def test_install_wants_names_or_all(world_dir: Path) -> None:
     every = ocfkit("install", "--provider", "test", "--ocf-root", root, "--all")
     assert every.exit_code == 0
     installed = sorted(p.name for p in (world_dir / "ocf" / "resource.d" / "test").iterdir())
-    assert installed == [".ocfkit-created", "daemon", "dummy", "ganesha_grace", "ganesha_mon"]
+    assert installed == [
+        ".ocfkit-created",
+        "daemon",
+        "dummy",
+        "ganesha_grace",
+        "ganesha_mon",
+        "ganesha_nfsd",
+        "ganesha_takeover",
+    ]
 
 
 def test_check_an_installed_shim_without_naming_its_agent(world_dir: Path) -> None:
