@@ -75,11 +75,23 @@ def test_probe_of_a_never_started_instance_answers_7(world: World, grace_env: OC
     assert world.run_grace("monitor", grace_env.probe()).code == ExitCode.NOT_RUNNING
 
 
+def test_monitor_with_the_local_daemon_running_asks_attrd_nothing(
+    world: World, grace_env: OCFEnv
+) -> None:
+    started(world, grace_env)
+    world.attributes.calls.clear()
+    assert world.run_grace("monitor", grace_env.meta(**MONITOR)).code == ExitCode.SUCCESS
+    world.attributes.failure = GenericError("attrd_updater exited 102: not connected")
+    assert world.run_grace("monitor", grace_env.meta(**MONITOR)).code == ExitCode.SUCCESS
+    assert world.attributes.calls == []
+
+
 @pytest.mark.parametrize(("value", "code"), [(None, ExitCode.SUCCESS), ("1", ExitCode.SUCCESS)])
 def test_monitor_is_happy_while_the_attribute_is_1_or_not_yet_known(
     world: World, grace_env: OCFEnv, value: str | None, code: ExitCode
 ) -> None:
     started(world, grace_env)
+    world.daemon.kill()
     world.attributes.values.pop(("node1", "grace-active"))
     if value is not None:
         world.attributes.set("node1", "grace-active", value)
@@ -91,6 +103,7 @@ def test_monitor_fails_with_generic_error_otherwise(
     world: World, grace_env: OCFEnv, value: str
 ) -> None:
     started(world, grace_env)
+    world.daemon.kill()
     world.attributes.set("node1", "grace-active", value)
     result = world.run_grace("monitor", grace_env.meta(**MONITOR))
     assert result.code == ExitCode.ERR_GENERIC
@@ -99,6 +112,7 @@ def test_monitor_fails_with_generic_error_otherwise(
 
 def test_monitor_reports_an_attribute_tool_failure(world: World, grace_env: OCFEnv) -> None:
     started(world, grace_env)
+    world.daemon.kill()
     world.attributes.failure = GenericError("attrd_updater exited 102: not connected")
     result = world.run_grace("monitor", grace_env.meta(**MONITOR))
     assert result.code == ExitCode.ERR_GENERIC
