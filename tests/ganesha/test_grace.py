@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ganesha_agents.backends.ganesha import GaneshaDaemon
 from ganesha_agents.backends.protocols import NFSDaemon
 from ganesha_agents.grace import GaneshaGrace
+from ganesha_agents.standins import ganesha_pid_holder
 from ocfkit import ExitCode, GenericError
 from ocfkit.testing import AgentRunner, OCFEnv
 from tests.ganesha.conftest import World
@@ -277,3 +280,30 @@ def test_each_grace_call_is_logged_once(world: World, grace_env: OCFEnv) -> None
         "grace('5:node2'): Started grace period",
         "grace('5:node3'): Started grace period",
     ]
+
+
+def test_the_monitor_looks_at_the_configured_pid_file(
+    world: World, grace_env: OCFEnv, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "ganesha.pid"
+    env = grace_env.params(pid_file=str(pid_file))
+
+    def real_daemon() -> GaneshaGrace:
+        return GaneshaGrace(
+            attributes=world.attributes.for_node("node1"),
+            clock=world.clock,
+            state_store=world.state,
+            runner=world.commands,
+        )
+
+    started(world, env)
+    world.attributes.calls.clear()
+    with ganesha_pid_holder(pid_file):
+        assert AgentRunner(real_daemon).invoke("monitor", env.meta(**MONITOR)).code == 0
+        assert world.attributes.calls == []
+    assert AgentRunner(real_daemon).invoke("monitor", env.meta(**MONITOR)).code == 0
+    assert world.attributes.calls == [("query", "node1", "grace-active")]
+    relative = AgentRunner(real_daemon).invoke(
+        "monitor", grace_env.params(pid_file="g.pid").meta(**MONITOR)
+    )
+    assert relative.code == ExitCode.ERR_CONFIGURED
