@@ -272,8 +272,27 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
 
     @action(timeout=40)
     def stop(self) -> ExitCode:
-        """End the watcher, finish a failover it had begun, forget the instance."""
-        stopped = self.watchers.stop(min(STOP_WATCHER_WAIT, self.deadline.remaining()))
+        """End the watcher, finish a failover it had begun, forget the instance.
+
+        The watcher is ended while the state lock is held, so never halfway
+        through a step: a deletion it made is always recorded, and a
+        failover it began is finished here.  A hung watcher holding the lock
+        is killed first; a lock that cannot be had is not worth failing a
+        stop for (a failed stop gets the node fenced).
+        """
+        wait = min(STOP_WATCHER_WAIT, self.deadline.remaining())
+        if self.watchers.check().kind == "hung":
+            self.watchers.stop(wait)
+        locked = self.state_lock.acquire(min(MONITOR_TIMEOUT, self.deadline.remaining() / 2))
+        try:
+            stopped = self.watchers.stop(wait)
+        finally:
+            if locked:
+                self.state_lock.release()
+        if not locked:
+            self.log.warning(
+                "stopping without the state lock (held by %s)", self.state_lock.holder()
+            )
         if stopped is not None:
             self.log.info("watcher (pid %d) stopped", stopped)
         record = self.read_record()

@@ -429,3 +429,18 @@ def test_the_watcher_reads_the_instance_from_the_environment(mon_env: OCFEnv) ->
     assert mon.instance_file("watcher") == "/r/ganesha_mon-nfs-mon.watcher"
     assert isinstance(mon, GaneshaMon)
     assert AgentRunner(mon).invoke("meta-data").code == ExitCode.SUCCESS
+
+
+def test_stop_ends_the_watcher_under_the_lock_and_goes_on_without_it(
+    world: World, mon_env: OCFEnv
+) -> None:
+    started(world, mon_env)
+    before = world.lock.acquisitions
+    assert world.run_mon("stop", mon_env).code == ExitCode.SUCCESS
+    assert world.lock.acquisitions == before + 1 and not world.lock.held
+    started(world, mon_env)
+    world.lock.held_by = 4711
+    result = world.run_mon("stop", mon_env)
+    assert result.code == ExitCode.SUCCESS, "a failed stop would get the node fenced"
+    assert result.logged("stopping without the state lock (held by 4711)")
+    assert len(world.watchers.stops) == 2
