@@ -26,6 +26,7 @@ layout had it), and the permanent attribute 3.7 writes is deleted afterwards.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -119,12 +120,15 @@ class RealFigures:
     shell_37: dict[str, Spread] = field(default_factory=dict)
     seconds_to_healthy: float = 0.0
     when: str = ""
+    load: tuple[float, float] = (0.0, 0.0)
+    """The machine's 1-minute load average as the measurement began and ended."""
 
     def as_json(self) -> dict[str, object]:
         return {
             "runs": self.runs,
             "when": self.when,
             "seconds_to_healthy": round(self.seconds_to_healthy, 1),
+            "load_average": list(self.load),
             "ocfkit": {k: v.__dict__ for k, v in self.ours.items()},
             "glusterfs_3.7": {k: v.__dict__ for k, v in self.shell_37.items()},
         }
@@ -339,11 +343,13 @@ def measure(
     progress = progress or Progress()
     lab, seconds = bring_up(workdir, progress)
     figures = RealFigures(runs, seconds_to_healthy=seconds, when=time.strftime("%Y-%m-%d"))
+    began = os.getloadavg()[0]
     try:
         figures.ours = measure_ours(lab, runs, warmup, progress)
         if agents_37 is not None:
             figures.shell_37 = measure_37(lab, agents_37, runs, warmup, progress)
     finally:
+        figures.load = (round(began, 2), round(os.getloadavg()[0], 2))
         lab.down(graceful=False)
     return figures
 
@@ -352,7 +358,8 @@ def report(figures: RealFigures, stand_in: Mapping[str, float]) -> str:
     """The real-cluster table, with the stand-in medians of the same cases beside it."""
     head = (
         f"real cluster: inside {NODE} of a {NODES}-node lab (real attrd, real ganesha.nfsd), "
-        f"{figures.runs} runs each, min / median / max ms"
+        f"{figures.runs} runs each, min / median / max ms; "
+        f"load average {figures.load[0]:.1f} to {figures.load[1]:.1f} on {os.cpu_count()} CPUs"
     )
     lines = [head, f"{'case':<48} {'ocfkit':>16} {'GlusterFS 3.7':>18} {'stand-in':>9}"]
     lines.append("-" * len(lines[-1]))

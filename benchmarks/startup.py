@@ -264,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 stop_all(root, pid_file)
     print(report(figures))
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     real = None if args.no_lab else measure_lab(args.lab_runs, args.agents_37)
     if real is not None:
         print()
