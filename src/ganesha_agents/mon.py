@@ -83,7 +83,6 @@ from ocfkit.state import safe_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
     from ganesha_agents.backends.protocols import (
@@ -186,20 +185,11 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
         self._attrd = attrd
 
     @classmethod
-    def conformance_factory(cls) -> Callable[[], GaneshaAgent[Any]]:
-        """As the base's, plus a watcher control and a lock that stay in memory."""
+    def conformance_doubles(cls) -> dict[str, Any]:
+        """A watcher control, a lock and an attrd that stay in memory."""
         from ganesha_agents.fakes import FakeAttrdTracker, FakeWatcherControl, MemoryLock
 
-        base = super().conformance_factory()
-        watchers, lock, attrd = FakeWatcherControl(), MemoryLock(), FakeAttrdTracker()
-
-        def make() -> GaneshaAgent[Any]:
-            made = base()
-            assert isinstance(made, GaneshaMon)
-            made._watchers, made._lock, made._attrd = watchers, lock, attrd
-            return made
-
-        return make
+        return {"watchers": FakeWatcherControl(), "lock": MemoryLock(), "attrd": FakeAttrdTracker()}
 
     # ------------------------------------------------------------- collaborators
 
@@ -290,8 +280,10 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
             if locked:
                 self.state_lock.release()
         if not locked:
+            holder = self.state_lock.holder()
             self.log.warning(
-                "stopping without the state lock (held by %s)", self.state_lock.holder()
+                "stopping without the state lock (held by %s)",
+                f"pid {holder}" if holder else "another process",
             )
         if stopped is not None:
             self.log.info("watcher (pid %d) stopped", stopped)

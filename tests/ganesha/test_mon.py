@@ -442,5 +442,5 @@ def test_stop_ends_the_watcher_under_the_lock_and_goes_on_without_it(
     world.lock.held_by = 4711
     result = world.run_mon("stop", mon_env)
     assert result.code == ExitCode.SUCCESS, "a failed stop would get the node fenced"
-    assert result.logged("stopping without the state lock (held by 4711)")
+    assert result.logged("stopping without the state lock (held by pid 4711)")
     assert len(world.watchers.stops) == 2
