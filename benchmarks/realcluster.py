@@ -65,6 +65,8 @@ EXECD_ENV = {
 }
 GANESHA_ACTIVE = "bench-ganesha-active"
 GRACE_ACTIVE = "bench-grace-active"
+FLOOR_PROVIDER = "bench"
+PYTHON = "/usr/bin/python3"
 SHELL_PID_FILE = "/run/ganesha.pid"
 LAB_PID_FILE = "/run/ganesha/ganesha.pid"
 
@@ -118,6 +120,8 @@ class RealFigures:
     runs: int
     ours: dict[str, Spread] = field(default_factory=dict)
     shell_37: dict[str, Spread] = field(default_factory=dict)
+    floor: dict[str, Spread] = field(default_factory=dict)
+    """Bare python and ocfkit's example agent in the same node at the same time."""
     seconds_to_healthy: float = 0.0
     when: str = ""
     load: tuple[float, float] = (0.0, 0.0)
@@ -131,6 +135,7 @@ class RealFigures:
             "load_average": list(self.load),
             "ocfkit": {k: v.__dict__ for k, v in self.ours.items()},
             "glusterfs_3.7": {k: v.__dict__ for k, v in self.shell_37.items()},
+            "floor": {k: v.__dict__ for k, v in self.floor.items()},
         }
 
 
@@ -185,6 +190,7 @@ def bring_up(workdir: Path, progress: Progress) -> tuple[Lab, float]:
     try:
         lab.up()
         lab.install_agents(PROVIDER, ["ganesha_mon", "ganesha_grace"])
+        lab.install_agents(FLOOR_PROVIDER, ["dummy"])
         spec = cluster_spec(lab)
         lab.load_cib(cib.render(plan(spec)), merge=True)
         last: list[str] = []
@@ -295,6 +301,32 @@ def measure_ours(lab: Lab, runs: int, warmup: int, progress: Progress) -> dict[s
         forget_attributes(lab)
 
 
+def measure_floor(lab: Lab, runs: int, warmup: int, progress: Progress) -> dict[str, Spread]:
+    """What any Python agent costs in this node right now: the interpreter, ocfkit's example."""
+    dummy = f"/usr/lib/ocf/resource.d/{FLOOR_PROVIDER}/dummy"
+    env = {
+        **{
+            k: v
+            for k, v in environments("dummy", "bench-dummy")["monitor"].items()
+            if k != "OCF_RESKEY_grace_active"
+        },
+        "OCF_RESOURCE_PROVIDER": FLOOR_PROVIDER,
+    }
+    run_in_node(lab, [dummy, "start"], env)
+    try:
+        figures = {
+            "python3 -I -S -c pass": time_case(
+                lab, [PYTHON, "-I", "-S", "-c", "pass"], env, runs, warmup
+            ),
+            "ocfkit dummy monitor": time_case(lab, [dummy, "monitor"], env, runs, warmup),
+        }
+    finally:
+        run_in_node(lab, [dummy, "stop"], env)
+    for label, spread in figures.items():
+        progress.step(f"{label}: {spread} ms")
+    return figures
+
+
 def measure_37(
     lab: Lab, directory: Path, runs: int, warmup: int, progress: Progress
 ) -> dict[str, Spread]:
@@ -345,6 +377,7 @@ def measure(
     figures = RealFigures(runs, seconds_to_healthy=seconds, when=time.strftime("%Y-%m-%d"))
     began = os.getloadavg()[0]
     try:
+        figures.floor = measure_floor(lab, runs, warmup, progress)
         figures.ours = measure_ours(lab, runs, warmup, progress)
         if agents_37 is not None:
             figures.shell_37 = measure_37(lab, agents_37, runs, warmup, progress)
@@ -371,4 +404,6 @@ def report(figures: RealFigures, stand_in: Mapping[str, float]) -> str:
             f"{case.label:<48} {ours or '-'!s:>16} {theirs or '-'!s:>18} "
             + (f"{alone:8.1f}" if alone is not None else f"{'-':>8}")
         )
+    for label, spread in figures.floor.items():
+        lines.append(f"{'(floor) ' + label:<48} {spread!s:>16}")
     return "\n".join(lines)
