@@ -2,15 +2,18 @@
 
 Pacemaker forks an agent for every operation, on every node, every few
 seconds, so what counts is the time from exec to exit.  This runs each case
-many times as a separate process and reports the median and 90th percentile,
-and the ratios of ocfkit's agents to three references:
+many times as a separate process, in rounds of one run of every case, and
+reports the median and 90th percentile, and the ratios of ocfkit's agents to
+three references:
 
 - resource-agents' shell ``Dummy`` (Debian package resource-agents);
 - the same state-file agent written on resource-agents' ``ocf.py``
   (``agents/ocfpy_dummy``);
 - a bare ``python3 -I -S -c pass``, the floor for any Python agent.
 
-ocfkit's agents run as installed shims (``ocfkit.shims``) in a temporary OCF
+The example agents are ``dummy`` (a state file) and ``daemon`` (a real
+``sleep`` daemon started by the agent, monitored through its locked pid
+file).  ocfkit's agents run as installed shims (``ocfkit.shims``) in a temporary OCF
 root.  The ganesha agents' attribute tool is replaced by a tiny shell script
 (an ``attrd_updater`` answering as Pacemaker 2.1.5 does, from
 ``ganesha_agents.standins``), so the figures are the agents' own cost, not
@@ -70,24 +73,34 @@ class Figure:
     runs: int
 
 
-def measure(case: Case, runs: int, warmup: int = 5) -> Figure:
-    samples = []
+def measure(cases: Sequence[Case], runs: int, warmup: int = 5) -> list[Figure]:
+    """Run every case ``warmup + runs`` times, in rounds: one run of each case per round.
+
+    Interleaved, a change of the machine's load (other work on a shared
+    machine) weighs on every case alike, so the ratios between cases hold
+    better than when each case runs its whole series at another time.
+    """
+    samples: dict[str, list[float]] = {case.label: [] for case in cases}
     for index in range(warmup + runs):
-        started = time.perf_counter()
-        done = subprocess.run(
-            case.argv, env=dict(case.env), capture_output=True, check=False, timeout=60
-        )
-        elapsed = time.perf_counter() - started
-        if done.returncode != case.expect:
-            raise SystemExit(
-                f"{case.label}: exit {done.returncode}, expected {case.expect}\n"
-                f"{done.stderr.decode(errors='replace')}"
+        for case in cases:
+            started = time.perf_counter()
+            done = subprocess.run(
+                case.argv, env=dict(case.env), capture_output=True, check=False, timeout=60
             )
-        if index >= warmup:
-            samples.append(elapsed * 1000)
-    samples.sort()
-    p90 = samples[min(len(samples) - 1, int(len(samples) * 0.9))]
-    return Figure(case.label, statistics.median(samples), p90, runs)
+            elapsed = time.perf_counter() - started
+            if done.returncode != case.expect:
+                raise SystemExit(
+                    f"{case.label}: exit {done.returncode}, expected {case.expect}\n"
+                    f"{done.stderr.decode(errors='replace')}"
+                )
+            if index >= warmup:
+                samples[case.label].append(elapsed * 1000)
+    figures = []
+    for case in cases:
+        taken = sorted(samples[case.label])
+        p90 = taken[min(len(taken) - 1, int(len(taken) * 0.9))]
+        figures.append(Figure(case.label, statistics.median(taken), p90, runs))
+    return figures
 
 
 def run_once(argv: Sequence[str], env: Mapping[str, str], expect: int = 0) -> None:
@@ -100,7 +113,7 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
     from ocfkit.shims import install
 
     ocf_root = root / "ocf"
-    install("bench", ["dummy", "ganesha_mon", "ganesha_grace"], ocf_root=ocf_root)
+    install("bench", ["dummy", "daemon", "ganesha_mon", "ganesha_grace"], ocf_root=ocf_root)
     shims = ocf_root / "resource.d" / "bench"
     rsctmp = root / "rsctmp"
     rsctmp.mkdir()
@@ -133,8 +146,21 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
         "OCF_RESKEY_CRM_meta_notify_stop_uname": " ",
         "OCF_RESKEY_CRM_meta_notify_stop_resource": " ",
     }
+    daemon = {
+        **base,
+        "OCF_RESKEY_binfile": "/bin/sleep",
+        "OCF_RESKEY_cmdline_options": "3600",
+        "OCF_RESKEY_pidfile": str(root / "daemon.pid"),
+        "OCF_RESKEY_start_check": "0",
+    }
+    daemon_monitor = {**daemon, "OCF_RESKEY_CRM_meta_interval": "10000"}
     ocfpy = str(HERE / "agents" / "ocfpy_dummy")
-    for agent, env in ((str(SHELL_DUMMY), base), (ocfpy, base), (str(shims / "dummy"), base)):
+    for agent, env in (
+        (str(SHELL_DUMMY), base),
+        (ocfpy, base),
+        (str(shims / "dummy"), base),
+        (str(shims / "daemon"), daemon),
+    ):
         run_once([agent, "start"], env)
     run_once([str(shims / "ganesha_mon"), "start"], ganesha)
     run_once([str(shims / "ganesha_grace"), "start"], grace)
@@ -146,6 +172,8 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
         Case("shell Dummy meta-data", (str(SHELL_DUMMY), "meta-data"), base),
         Case("ocf.py agent meta-data", (ocfpy, "meta-data"), base),
         Case("ocfkit dummy meta-data", (str(shims / "dummy"), "meta-data"), base),
+        Case("ocfkit daemon monitor", (str(shims / "daemon"), "monitor"), daemon_monitor),
+        Case("ocfkit daemon meta-data", (str(shims / "daemon"), "meta-data"), base),
         Case("ganesha_mon meta-data", (str(shims / "ganesha_mon"), "meta-data"), base),
         Case("ganesha_mon monitor (healthy)", (str(shims / "ganesha_mon"), "monitor"), ganesha),
         Case("ganesha_grace meta-data", (str(shims / "ganesha_grace"), "meta-data"), base),
@@ -211,18 +239,29 @@ def ganesha_world(root: Path, real: bool) -> Iterator[tuple[Path, str | None]]:
         yield root / "ganesha.pid", None
 
 
+def stop_daemon(root: Path) -> None:
+    """Stop the example daemon the benchmark started (its pid file says which)."""
+    from ocfkit.clock import SystemClock
+    from ocfkit.deadline import Deadline
+    from ocfkit.process import stop_pid_file
+
+    stop_pid_file(str(root / "daemon.pid"), deadline=Deadline(SystemClock(), 20), names=["sleep"])
+
+
 def report(figures: list[Figure]) -> str:
     by = {f.label: f for f in figures}
     lines = [f"{'case':<50} {'median':>9} {'p90':>9}", "-" * 70]
     lines += [f"{f.label:<50} {f.median_ms:8.1f}ms {f.p90_ms:8.1f}ms" for f in figures]
     lines.append("")
-    for what in ("monitor", "meta-data"):
-        ours = by[f"ocfkit dummy {what}"].median_ms
-        lines.append(
-            f"ocfkit dummy {what}: {ours / by[f'shell Dummy {what}'].median_ms:.2f}x shell Dummy, "
-            f"{ours / by[f'ocf.py agent {what}'].median_ms:.2f}x the ocf.py agent, "
-            f"{ours / by['python3 -I -S -c pass'].median_ms:.2f}x bare python3 -I -S"
-        )
+    for agent in ("dummy", "daemon"):
+        for what in ("monitor", "meta-data"):
+            ours = by[f"ocfkit {agent} {what}"].median_ms
+            lines.append(
+                f"ocfkit {agent} {what}: "
+                f"{ours / by[f'shell Dummy {what}'].median_ms:.2f}x shell Dummy, "
+                f"{ours / by[f'ocf.py agent {what}'].median_ms:.2f}x the ocf.py agent, "
+                f"{ours / by['python3 -I -S -c pass'].median_ms:.2f}x bare python3 -I -S"
+            )
     return "\n".join(lines)
 
 
@@ -260,8 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         root.chmod(0o755)
         with ganesha_world(root, not args.stand_in) as (pid_file, bus_address):
             try:
-                figures = [measure(case, args.runs) for case in cases(root, pid_file, bus_address)]
+                figures = measure(cases(root, pid_file, bus_address), args.runs)
             finally:
+                stop_daemon(root)
                 stop_all(root, pid_file)
     print(report(figures))
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")

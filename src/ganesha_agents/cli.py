@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ganesha_agents.config_cli import config_command
+from ganesha_agents.config_cli import config_command, config_report_command
 from ganesha_agents.demo import render
 from ganesha_agents.demo.scenario import run as run_scenario
 
@@ -57,3 +57,4 @@ def demo(
 
 
 main.add_command(config_command)
+main.add_command(config_report_command)

@@ -95,10 +95,16 @@ class GaneshaAgent(ResourceAgent[P]):
     @property
     def daemon(self) -> NFSDaemon:
         if self._daemon is None:
+            from ganesha_agents.backends import busaddress
             from ganesha_agents.backends.ganesha import GaneshaDaemon
 
             self._daemon = GaneshaDaemon(
-                pid_files=self.pid_files(), deadline=self.deadline, clock=self.clock, log=self.log
+                pid_files=self.pid_files(),
+                deadline=self.deadline,
+                clock=self.clock,
+                log=self.log,
+                # Only a bus nobody but root could have started is called.
+                connect=busaddress.connect,
             )
         return self._daemon
 

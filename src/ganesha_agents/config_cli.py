@@ -1,17 +1,21 @@
 """``ganesha-agents config``: print the cluster configuration for a list of nodes.
 
-A click command object, ``config_command``, for the ``ganesha-agents`` group
-to add; it imports nothing of the agents, so it works on any machine.
+Also ``ganesha-agents config-report``: every move path of the takeover layout
+through Pacemaker's scheduler, at the sizes asked for.  Click command objects
+for the ``ganesha-agents`` group to add; they import nothing of the agents.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import IO, Any
 
 import attrs
 import click
 
-from ganesha_agents.config import ClusterSpec, NodeAddress, Timing, cib, pcs, plan
+from ganesha_agents.config import ClusterSpec, Layout, NodeAddress, Timing, cib, pcs, plan, takeover
+from ganesha_agents.config.moves import PATHS
 
 
 def _nodes(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Any:
@@ -55,7 +59,14 @@ SECONDS = click.IntRange(min=1)
 )
 @click.option("--format", "output_format", type=click.Choice(["cib", "pcs"]), default="cib")
 @click.option(
-    "--provider", default=_default("provider"), help="OCF provider of ganesha_mon/ganesha_grace."
+    "--layout",
+    type=click.Choice([layout.value for layout in Layout]),
+    default=_default("layout").value,
+    help="takeover: one promotable ganesha_takeover clone per virtual IP, every move of an "
+    "address after every node is in grace.  3.7: GlusterFS 3.7's nfs-grace clone.",
+)
+@click.option(
+    "--provider", default=_default("provider"), help="OCF provider of the ganesha agents."
 )
 @click.option("--vip-agent", default=_default("vip_agent"), help="Agent of the virtual IPs.")
 @click.option(
@@ -69,7 +80,8 @@ SECONDS = click.IntRange(min=1)
     "--grace-delay",
     type=click.IntRange(min=0),
     default=None,
-    help="ganesha_mon's grace_delay in seconds.  [default: the agent's, 5]",
+    help="ganesha_mon's grace_delay in seconds.  [default: 0 with --layout takeover; "
+    "the agent's, 5, with --layout 3.7]",
 )
 @click.option(
     "--ganesha-active", default=_default("ganesha_active"), help="Attribute the IPs follow."
@@ -84,10 +96,33 @@ SECONDS = click.IntRange(min=1)
 @click.option("--vip-monitor-interval", type=SECONDS, default=_default("vip_monitor").interval)
 @click.option("--vip-monitor-timeout", type=SECONDS, default=_default("vip_monitor").timeout)
 @click.option(
+    "--takeover-monitor-interval",
+    type=SECONDS,
+    default=_default("takeover_monitor").interval,
+    help="Of the promoted instance; the unpromoted ones use one second more.",
+)
+@click.option(
+    "--takeover-monitor-timeout", type=SECONDS, default=_default("takeover_monitor").timeout
+)
+@click.option(
     "--failure-timeout",
     type=click.IntRange(min=0),
-    default=_default("grace_failure_timeout"),
-    help="Seconds after which Pacemaker forgets an nfs-grace failure (0: never, until a cleanup).",
+    default=_default("failure_timeout"),
+    help="Seconds after which Pacemaker forgets a failure of ganesha_takeover (nfs-grace with "
+    "--layout 3.7); 0: never, until a cleanup.",
+)
+@click.option(
+    "--recovery-root",
+    default=None,
+    help="ganesha_takeover's recovery_root: ganesha's RecoveryRoot on every node.  "
+    "[default: the agent's]",
+)
+@click.option(
+    "--grace-budget",
+    type=click.IntRange(min=1),
+    default=None,
+    help="ganesha_takeover's grace_budget: the seconds one grace step may take.  "
+    "[default: the agent's]",
 )
 @click.option(
     "--properties/--no-properties",
@@ -99,6 +134,12 @@ SECONDS = click.IntRange(min=1)
     default=_default("stonith_enabled"),
     help="stonith-enabled, with --properties.  Without fencing, a node lost outright puts "
     "no survivor into grace.",
+)
+@click.option(
+    "--takeover-clones-only",
+    is_flag=True,
+    help="Only the takeover clones and their rules: the first step of an upgrade from a "
+    "3.7-layout configuration (see docs/cluster-config.md).",
 )
 @click.option(
     "--pcs-cib-file",
@@ -116,6 +157,7 @@ SECONDS = click.IntRange(min=1)
 def config_command(
     nodes: tuple[NodeAddress, ...],
     output_format: str,
+    layout: str,
     provider: str,
     vip_agent: str,
     cidr_netmask: int | None,
@@ -129,21 +171,30 @@ def config_command(
     grace_monitor_timeout: int,
     vip_monitor_interval: int,
     vip_monitor_timeout: int,
+    takeover_monitor_interval: int,
+    takeover_monitor_timeout: int,
     failure_timeout: int,
+    recovery_root: str | None,
+    grace_budget: int | None,
     properties: bool,
     stonith: bool,
+    takeover_clones_only: bool,
     pcs_cib_file: str,
     output: IO[str],
 ) -> None:
     """The Pacemaker configuration for NFS-Ganesha HA, as CIB XML or pcs commands.
 
-    nfs-mon and nfs-grace clones, one virtual IP per node (NODE-cluster_ip-1)
-    that runs only where ganesha-active is 1, prefers its home node, fails
-    over to the node listed just before it, and comes home by itself.
+    One virtual IP per node (NODE-cluster_ip-1) that runs only where
+    ganesha-active is 1, prefers its home node, fails over to the node listed
+    just before it, and comes home by itself; the nfs-mon clone.  With the
+    takeover layout each IP follows the promoted instance of its own
+    ganesha_takeover clone (NODE-takeover-clone); with the 3.7 layout an
+    nfs-grace clone puts the survivors in grace.
     """
     try:
         spec = ClusterSpec(
             nodes=nodes,
+            layout=Layout(layout),
             provider=provider,
             vip_agent=vip_agent,
             cidr_netmask=cidr_netmask,
@@ -154,12 +205,87 @@ def config_command(
             mon_monitor=_timing(mon_monitor_interval, mon_monitor_timeout),
             grace_monitor=_timing(grace_monitor_interval, grace_monitor_timeout),
             vip_monitor=_timing(vip_monitor_interval, vip_monitor_timeout),
-            grace_failure_timeout=failure_timeout,
+            takeover_monitor=_timing(takeover_monitor_interval, takeover_monitor_timeout),
+            failure_timeout=failure_timeout,
+            recovery_root=recovery_root,
+            grace_budget=grace_budget,
             properties=properties,
             stonith_enabled=stonith,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     config = plan(spec)
+    if takeover_clones_only:
+        if spec.layout is not Layout.TAKEOVER:
+            raise click.UsageError("--takeover-clones-only needs --layout takeover")
+        config = takeover.clones_only(config)
     text = cib.render(config) if output_format == "cib" else pcs.script(config, pcs_cib_file)
     output.write(text)
+
+
+@click.command(
+    "config-report",
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+)
+@click.option(
+    "--nodes",
+    "counts",
+    type=click.IntRange(3, 64),
+    multiple=True,
+    default=(4, 16, 32),
+    help="Cluster sizes; repeat the option for each.  [default: 4, 16, 32]",
+    show_default=False,
+)
+@click.option(
+    "--path",
+    "paths",
+    type=click.Choice(list(PATHS)),
+    multiple=True,
+    help="Only these move paths (repeat).  [default: all]",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 20),
+    default=1,
+    help="Run the scheduler this many times on each transition and keep the best time.",
+)
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the CIB files, graphs and scheduler inputs in this directory.",
+)
+@click.option("-o", "--output", type=click.File("w"), default="-", show_default=False)
+def config_report_command(
+    counts: tuple[int, ...],
+    paths: tuple[str, ...],
+    repeat: int,
+    keep: Path | None,
+    output: IO[str],
+) -> None:
+    """Every move path of the takeover layout through Pacemaker's scheduler, checked and costed.
+
+    Needs Pacemaker's command-line tools (crm_simulate, cibadmin, crm_resource,
+    crm_attribute), no cluster.  For each size: a ganesha.nfsd killed, a node
+    fenced by the cluster or from outside, crm_resource --move and --clear,
+    standby, two addresses at once, a promote that fails, the new holder lost;
+    each with its failback.  Prints one Markdown row per transition, then
+    every problem found; exits 1 if there is one (an address that started
+    before its takeover's grace steps, ran without ganesha, was left stopped
+    or did not come home).
+    """
+    from ganesha_agents.config.offline import SimulationError
+    from ganesha_agents.config.report import markdown, measure_all
+
+    def progress(text: str) -> None:
+        click.echo(text, err=True)
+
+    try:
+        rows = measure_all(
+            counts, paths or list(PATHS), repeat=repeat, keep=keep, progress=progress
+        )
+    except SimulationError as error:
+        raise click.ClickException(str(error)) from error
+    output.write(markdown(rows))
+    if any(row.problems for row in rows):
+        sys.exit(1)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ocfkit import GenericError
+from ganesha_agents.backends.errors import GaneshaDBusError, GaneshaNotRunning, GraceNotConfirmed
 
 if TYPE_CHECKING:
     from ocfkit.clock import Clock
@@ -106,16 +106,24 @@ class NodeAttributes:
 
 @attrs.frozen
 class GraceCall:
+    """One grace call the server accepted, with the budget it was given."""
+
     time: float
     node: str
     argument: str
+    budget: float | None = None
 
 
 class FakeNFSDaemon:
     """A ganesha.nfsd that can be killed, revived and made to fail; satisfies ``NFSDaemon``.
 
     A successful grace call starts a grace period of ``grace_period`` seconds
-    (virtual time, from the clock), as the real server does.
+    (virtual time, from the clock), as the real server does, unless the
+    server is ``graceless`` (configured to lift grace at once).  A ``hung``
+    server answers nothing: each call takes its whole budget (or
+    ``hang_without_budget`` seconds) and then fails as a timeout.  A killed
+    server raises ``GaneshaNotRunning`` at once, as the real backend does
+    when the daemon is neither on the bus nor alive by its pid file.
     """
 
     def __init__(self, node: str, clock: Clock, *, grace_period: float = 90.0) -> None:
@@ -123,6 +131,9 @@ class FakeNFSDaemon:
         self.clock = clock
         self.grace_period = grace_period
         self.alive = True
+        self.hung = False
+        self.hang_without_budget = 10.0
+        self.graceless = False
         self.grace_calls: list[GraceCall] = []
         # Called with the answer of every liveness check (the demo marks step 1 with it).
         self.check_listeners: list[Callable[[bool], None]] = []
@@ -149,20 +160,44 @@ class FakeNFSDaemon:
             listener(self.alive)
         return self.alive
 
-    def grace(self, argument: str) -> str:
-        if not self.alive:
-            raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
+    def grace(self, argument: str, *, budget: float | None = None) -> str:
+        what = f"grace({argument!r})"
+        self._answerable(what, budget)
         if self.failures_left > 0:
             self.failures_left -= 1
-            raise GenericError(f"grace({argument!r}) failed: {self.failure_reason}")
-        self.grace_calls.append(GraceCall(self.clock.monotonic(), self.node, argument))
-        self._grace_until = self.clock.monotonic() + self.grace_period
+            raise GaneshaDBusError(f"{what} failed: {self.failure_reason}")
+        self.grace_calls.append(GraceCall(self.clock.monotonic(), self.node, argument, budget))
+        if not self.graceless:
+            self._grace_until = self.clock.monotonic() + self.grace_period
         return "Started grace period"
 
-    def in_grace(self) -> bool:
-        if not self.alive:
-            raise GenericError(f"ganesha.nfsd on {self.node} is not on the bus (ServiceUnknown)")
+    def in_grace(self, *, budget: float | None = None) -> bool:
+        self._answerable("get_grace()", budget)
         return self._grace_until is not None and self.clock.monotonic() < self._grace_until
+
+    def enter_grace(self, argument: str, *, budget: float) -> str:
+        end = self.clock.monotonic() + budget
+        message = self.grace(argument, budget=budget)
+        if not self.in_grace(budget=max(0.0, end - self.clock.monotonic())):
+            raise GraceNotConfirmed(
+                f"grace({argument!r}) was accepted ({message}) but get_grace() says the "
+                f"server on {self.node} is not in grace"
+            )
+        return message
+
+    def _answerable(self, what: str, budget: float | None) -> None:
+        """Raise as the real backend would for a server that is gone or hung."""
+        if not self.alive:
+            raise GaneshaNotRunning(
+                f"{what}: no ganesha.nfsd runs on {self.node} (not on the bus, no live "
+                "daemon by its pid file)"
+            )
+        if self.hung:
+            waited = self.hang_without_budget if budget is None else budget
+            self.clock.sleep(waited)
+            raise GaneshaDBusError(
+                f"{what} failed: ganesha.nfsd on {self.node} did not reply within {waited:g}s"
+            )
 
 
 class MemoryLock:

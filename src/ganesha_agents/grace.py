@@ -19,6 +19,11 @@ Differences from the GlusterFS 3.7 agent, each for a reason:
 - pre-start sends ``0:`` on purpose, instead of the empty node name 3.7 sent;
 - start returns as soon as grace-active appears instead of sleeping 5 s;
 - a probe or monitor of an instance that was never started answers 7;
+- the grace calls of one notification share a budget of
+  :data:`NOTIFY_BUDGET` seconds, and a local ganesha.nfsd that is not
+  running ends them at once: Pacemaker waits for every notification before
+  it goes on with the transition (and with every virtual IP in it), so a
+  dead, hung or absent server must not hold it for long;
 - the monitor asks attrd only when the local ganesha.nfsd is not running.
 
 **Why the monitor may skip attrd while the daemon runs.**  What stops this
@@ -38,6 +43,7 @@ and answers as before: that is when grace-active is being deleted.
 
 from __future__ import annotations
 
+from ganesha_agents.backends.errors import GaneshaNotRunning
 from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
 from ganesha_agents.common import GaneshaAgent
 from ocfkit import (
@@ -57,6 +63,18 @@ START_WAIT = 5.0
 START_POLL = 0.25
 PLAIN_GRACE = "0:"
 TAKE_OVER = "5:"
+
+NOTIFY_BUDGET = 3.0
+"""Seconds that all grace calls of one notification may take together.
+
+A grace call to a healthy ganesha.nfsd takes some 50 ms from a fresh process
+(most of it importing the D-Bus client), and a refusing or absent server is
+given up on within a fraction of a second; what can take long is a server
+that does not answer.  3 s lets a server blocked in a grace call (ganesha 4.x
+waits there until no operation holds a grace reference) finish, while a
+hung one holds the transition 3 s at most: well inside the notify
+operation's 10 s timeout, so the notification always ends by itself.
+"""
 
 
 class GraceParameters(Parameters):
@@ -92,6 +110,7 @@ class GaneshaGrace(GaneshaAgent[GraceParameters]):
 
     name = "ganesha_grace"
     parameters = GraceParameters
+    _grace_ends: float | None = None  # when the running notification's grace budget runs out
 
     def pid_files(self) -> tuple[str, ...]:
         return (self.params.pid_file,) if self.params.pid_file else DEFAULT_PID_FILES
@@ -138,6 +157,7 @@ class GaneshaGrace(GaneshaAgent[GraceParameters]):
     def notify(self) -> ExitCode:
         """Always 0: Pacemaker only logs notify failures, and the next event must still come."""
         note = self.notification
+        self._grace_ends = self.clock.monotonic() + NOTIFY_BUDGET
         try:
             if note.event == "post-stop":
                 self.take_over(note.unames(note.stop))
@@ -146,18 +166,26 @@ class GaneshaGrace(GaneshaAgent[GraceParameters]):
                 if starting:
                     self.log.info("%s coming back: plain grace", " ".join(starting))
                     self.grace(PLAIN_GRACE)
+        except GaneshaNotRunning as error:
+            self.log.warning("notify %s: %s", note.event, error.reason)
         except OCFError as error:
             self.log.error("notify %s: %s", note.event, error.reason)
         return ExitCode.SUCCESS
 
     def take_over(self, stopped: tuple[str, ...]) -> None:
-        """One grace call per stopped node but this one; a failure does not stop the rest."""
+        """One grace call per stopped node but this one; a failure does not stop the rest.
+
+        A local server that is not running ends them all: it takes nothing
+        over now, and starts in grace when it comes back.
+        """
         failed: list[str] = []
         for node in stopped:
             if node == self.node_name:
                 continue
             try:
                 self.grace(TAKE_OVER + node)
+            except GaneshaNotRunning:
+                raise
             except OCFError as error:
                 self.log.error("grace for %s failed: %s", node, error.reason)
                 failed.append(node)
@@ -165,8 +193,13 @@ class GaneshaGrace(GaneshaAgent[GraceParameters]):
             raise GenericError(f"grace failed for {' '.join(failed)}")
 
     def grace(self, argument: str) -> None:
-        # The backend logs the call and ganesha's answer: once per call.
-        self.daemon.grace(argument)
+        """One grace call, with what is left of the notification's budget.
+
+        The backend logs the call and ganesha's answer: once per call.
+        """
+        ends = self._grace_ends
+        budget = None if ends is None else max(0.0, ends - self.clock.monotonic())
+        self.daemon.grace(argument, budget=budget)
 
     def wait_for_attribute(self) -> str | None:
         """grace-active as soon as it exists, or None if it does not within START_WAIT.

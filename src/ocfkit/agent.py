@@ -21,7 +21,7 @@ from ocfkit.deadline import Deadline
 from ocfkit.environment import OCFEnvironment
 from ocfkit.errors import AgentDefinitionError, OCFError
 from ocfkit.log import AgentLog, LogSettings
-from ocfkit.params import Parameters, load_parameters
+from ocfkit.params import Parameters, load_parameters, locating_names
 from ocfkit.state import DirectoryStateStore
 
 TYPE_CHECKING = False
@@ -40,12 +40,22 @@ else:
 
     P = None
 
-# Errors that mean "this environment cannot run the resource at all": a stop
-# is then trivially successful and a probe finds the resource not running.
+# Errors that say "this environment cannot run the resource": about the
+# parameters that locate it, they make a stop trivially successful and a
+# probe find it stopped (see _refused and _failed).
 _INVALID_ENVIRONMENT = frozenset(
     {ExitCode.ERR_CONFIGURED, ExitCode.ERR_INSTALLED, ExitCode.ERR_ARGS}
 )
 _HELP_ACTIONS = frozenset({"usage", "help", "--help", "-h"})
+# Spellings of meta-data that shell agents (and people) use.
+_META_DATA_ACTIONS = frozenset({"meta-data", "meta_data", "metadata"})
+
+startup_warnings: list[str] = []
+"""Warnings for the next action's log, left by the code that started it.
+
+An installed shim puts here what it noticed before the agent could log
+(that the package changed since the shim was written); the action logs them.
+"""
 
 
 class ResourceAgent(Generic[P]):
@@ -160,7 +170,7 @@ class ResourceAgent(Generic[P]):
         argv = sys.argv if argv is None else argv
         environ = os.environ if environ is None else environ
         requested = argv[1] if len(argv) > 1 else None
-        if requested == "meta-data":
+        if requested in _META_DATA_ACTIONS:
             return self._print_metadata(environ)
         if requested in _HELP_ACTIONS:
             sys.stdout.write(self.usage() + "\n")
@@ -189,14 +199,26 @@ class ResourceAgent(Generic[P]):
         self.env = OCFEnvironment.from_environ(environ, requested)
         self.log = AgentLog(LogSettings.from_environ(environ, self.name))
         self.deadline = Deadline.from_timeout_ms(self.clock, self.env.meta.timeout_ms)
+        while startup_warnings:
+            self.log.warning("%s", startup_warnings.pop(0))
         for warning in self.env.warnings:
             self.log.warning("%s", warning)
+        # Stop and probes must find what runs even when an unrelated
+        # parameter is broken: they fall back on defaults (see _refused).
+        finding = requested == "stop" or self.env.is_probe
         try:
-            loaded = load_parameters(self.parameters, environ)
-            self.params = loaded.values
-            for warning in loaded.warnings:
-                self.log.warning("%s", warning)
-            self.validate()
+            try:
+                loaded = load_parameters(self.parameters, environ, fall_back=finding)
+                self.params = loaded.values
+                for warning in loaded.warnings:
+                    self.log.warning("%s", warning)
+            except OCFError as error:
+                return self._refused(error)
+            try:
+                self.validate()
+            except OCFError as error:
+                if not (finding and self._goes_on_despite(error)):
+                    return self._refused(error)
             method = getattr(self, self.actions().methods[requested])
             return self._exit_code(method())
         except OCFError as error:
@@ -215,6 +237,47 @@ class ResourceAgent(Generic[P]):
                 ExitCode.ERR_GENERIC, f"internal error: {type(error).__name__}: {error}"
             )
 
+    @classmethod
+    def locating_parameters(cls) -> frozenset[str]:
+        """The OCF names of the parameters declared with ``locates=True``."""
+        return locating_names(cls.parameters)
+
+    def _locates(self, error: OCFError) -> bool:
+        """Whether ``error`` says a parameter that locates the resource is unusable."""
+        if error.code not in _INVALID_ENVIRONMENT or not error.parameters:
+            return False
+        locating = self.locating_parameters()
+        return any(name in locating for name in error.parameters)
+
+    def _goes_on_despite(self, error: OCFError) -> bool:
+        """A stop or probe runs despite validate() rejecting what does not locate the resource.
+
+        Such a configuration cannot start the resource, but one started
+        before may still run: the stop must still find and stop it (a 0
+        without looking could leave it running twice), and the probe must
+        still see it.
+        """
+        if error.code not in _INVALID_ENVIRONMENT or self._locates(error):
+            return False
+        self.log.warning("%s; %s goes on to find the resource", error.reason, self.env.action)
+        return True
+
+    def _refused(self, error: OCFError) -> int:
+        """An error before the action ran: the parameters or validate() refused them.
+
+        About a parameter that locates the resource, the resource cannot be
+        running here: stop answers 0 and a probe 7.  Anything else is the
+        error it is.
+        """
+        if self._locates(error):
+            if self.env.action == "stop":
+                self.log.info("%s; the resource cannot be running here", error.reason)
+                return ExitCode.SUCCESS
+            if self.env.is_probe:
+                self.log.info("%s; the resource cannot be running here", error.reason)
+                return ExitCode.NOT_RUNNING
+        return self._report(error.code, error.reason)
+
     def _exit_code(self, returned: object) -> int:
         if returned is None:
             return ExitCode.SUCCESS
@@ -225,13 +288,16 @@ class ResourceAgent(Generic[P]):
         return self._report(ExitCode.ERR_GENERIC, f"action returned {type(returned).__name__}")
 
     def _failed(self, error: OCFError) -> int:
-        if error.code in _INVALID_ENVIRONMENT:
-            if self.env.action == "stop":
-                self.log.info("%s; resource considered stopped", error.reason)
-                return ExitCode.SUCCESS
-            if self.env.is_probe:
-                self.log.info("%s; resource considered stopped", error.reason)
-                return ExitCode.NOT_RUNNING
+        """An error the action itself raised.
+
+        A stop's own failure stays a failure, whatever its code: answering 0
+        while the resource may still run is how it ends up running twice.
+        A probe that finds the software or its configuration missing
+        answers 7, as the OCF rules want on nodes that cannot run it.
+        """
+        if error.code in _INVALID_ENVIRONMENT and self.env.is_probe:
+            self.log.info("%s; resource considered stopped", error.reason)
+            return ExitCode.NOT_RUNNING
         if error.code == ExitCode.NOT_RUNNING and self.env.action == "monitor":
             return ExitCode.NOT_RUNNING  # a clean "stopped": not an error, no reason
         return self._report(error.code, error.reason)

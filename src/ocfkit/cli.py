@@ -42,12 +42,34 @@ def main() -> None:
 
 
 @main.command("list")
-def list_agents() -> None:
-    """Registered agents (entry-point group ocfkit.agents)."""
+@click.option(
+    "--ocf-root",
+    default="/usr/lib/ocf",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where to look for installed shims.",
+)
+def list_agents(ocf_root: str) -> None:
+    """Registered agents, and the shims installed under OCF_ROOT with their state.
+
+    A shim is stale when the meta-data it embeds is no longer what its agent,
+    as installed now, renders (the package was upgraded, the shim was not
+    rewritten); it exits 1 when a shim is stale or broken.
+    """
     from ocfkit.registry import registered
+    from ocfkit.shims import installed_shims
 
     for name, ref in sorted(registered().items()):
         click.echo(f"{name}\t{ref}")
+    found = installed_shims(ocf_root)
+    if found:
+        click.echo(f"\nshims under {ocf_root}/resource.d:")
+    for shim in found:
+        detail = f": {shim.detail}" if shim.detail else ""
+        click.echo(
+            f"  ocf:{shim.provider}:{shim.path.name}\t{shim.reference}\t{shim.state}{detail}"
+        )
+    sys.exit(1 if any(s.state != "current" for s in found) else 0)
 
 
 @main.command("meta-data")
@@ -93,7 +115,7 @@ def run(
 
 
 @main.command("check")
-@click.argument("agent")
+@click.argument("agent", required=False)
 @click.option(
     "--installed",
     "installed",
@@ -103,22 +125,48 @@ def run(
 )
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
 @click.option(
+    "--locating",
+    multiple=True,
+    metavar="NAME",
+    help="A parameter that locates the resource (default: what the agent declares).",
+)
+@click.option(
     "--real-backends",
     is_flag=True,
     help="In-process: use the agent's real backends instead of its test doubles.",
 )
-def check(agent: str, installed: str | None, params: tuple[str, ...], real_backends: bool) -> None:
-    """Run the conformance suite (ocf-tester's checks and more) against an agent."""
+@click.option("--no-timing", is_flag=True, help="Skip the start-up cost measurement.")
+def check(
+    agent: str | None,
+    installed: str | None,
+    params: tuple[str, ...],
+    locating: tuple[str, ...],
+    real_backends: bool,
+    no_timing: bool,
+) -> None:
+    """Run the conformance suite (ocf-tester's checks and more) against an agent.
+
+    AGENT runs in-process; --installed PATH runs an executable as Pacemaker
+    does (AGENT is then optional: an ocfkit shim names its agent).  Either
+    way the report ends with the agent's start-up cost as whole processes.
+    """
     from ocfkit.testing.conformance import check as run_check
 
     values = _split_assignments(params, "--param")
     target: Any
+    wanted_locating: Any = locating or None
     if installed:
         target = installed
+        if agent is not None and wanted_locating is None:
+            wanted_locating = _load(agent).locating_parameters()
+    elif agent is None:
+        raise click.UsageError("give an AGENT, or --installed PATH")
     else:
         agent_class = _load(agent)
         target = agent_class if real_backends else agent_class.conformance_factory()
-    report = run_check(target, params=values)
+    report = run_check(
+        target, params=values, locating=wanted_locating, measure_startup=not no_timing
+    )
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)
 
@@ -129,13 +177,22 @@ def check(agent: str, installed: str | None, params: tuple[str, ...], real_backe
     "--ocf-root", default="/usr/lib/ocf", show_default=True, type=click.Path(file_okay=False)
 )
 @click.option("--force", is_flag=True, help="Replace files that ocfkit did not install.")
+@click.option("--all", "every", is_flag=True, help="Every registered agent (see `ocfkit list`).")
 @click.argument("agents", nargs=-1)
-def install(provider: str, ocf_root: str, force: bool, agents: tuple[str, ...]) -> None:
-    """Install executable shims for AGENTS (default: every registered agent)."""
+def install(
+    provider: str, ocf_root: str, force: bool, every: bool, agents: tuple[str, ...]
+) -> None:
+    """Install executable shims for AGENTS (names or module:Class), or --all."""
+    from ocfkit.registry import registered
     from ocfkit.shims import install as do_install
 
+    if every and agents:
+        raise click.UsageError("name agents or give --all, not both")
+    if not every and not agents:
+        raise click.UsageError("name the agents to install, or give --all (see `ocfkit list`)")
+    names = sorted(registered()) if every else list(agents)
     try:
-        shims = do_install(provider, list(agents) or None, ocf_root=ocf_root, force=force)
+        shims = do_install(provider, names, ocf_root=ocf_root, force=force)
     except (OSError, LookupError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     for shim in shims:

@@ -23,6 +23,8 @@ def _parameter_facts(spec: ParameterSpec) -> list[str]:
         facts.append(f"unique group `{spec.unique_group}`")
     if spec.reloadable:
         facts.append("reloadable")
+    if spec.locates:
+        facts.append("locates the resource")
     if spec.deprecated is not None:
         replaced = ", ".join(spec.deprecated.replaced_with)
         facts.append("deprecated" + (f" (use {replaced})" if replaced else ""))

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 META_PREFIX = "OCF_RESKEY_CRM_meta_"
 DEFAULT_OCF_ROOT = "/usr/lib/ocf"
 DEFAULT_RSCTMP = "/run/resource-agents"
+DEFAULT_VARRUN = "/var/run"
+DEFAULT_VARLIB = "/var/lib/heartbeat"
+DEFAULT_VARLOCK = "/var/lock/subsys"
+"""The defaults of resource-agents' ``ocf-directories`` (Pacemaker sets none of them)."""
 DEFAULT_EXIT_REASON_PREFIX = "ocf-exit-reason:"
 
 
@@ -130,7 +134,7 @@ class OCFEnvironment(Record):
     __slots__ = (
         "action", "check_level", "environ", "exit_reason_prefix", "instance", "meta",
         "ocf_root", "output_format", "provider", "ra_version", "resource_type", "rsctmp",
-        "warnings",
+        "varlib", "varlock", "varrun", "warnings",
     )  # fmt: skip
 
     def __init__(
@@ -148,6 +152,9 @@ class OCFEnvironment(Record):
         output_format: str | None = None,
         check_level: int = 0,
         rsctmp: str = DEFAULT_RSCTMP,
+        varrun: str = DEFAULT_VARRUN,
+        varlib: str = DEFAULT_VARLIB,
+        varlock: str = DEFAULT_VARLOCK,
         warnings: tuple[str, ...] = (),
     ) -> None:
         self.action = action
@@ -162,6 +169,9 @@ class OCFEnvironment(Record):
         self.output_format = output_format
         self.check_level = check_level
         self.rsctmp = rsctmp
+        self.varrun = varrun
+        self.varlib = varlib
+        self.varlock = varlock
         self.warnings = warnings
 
     def __repr__(self) -> str:
@@ -193,10 +203,12 @@ class OCFEnvironment(Record):
             warnings.append("ignoring OCF_EXIT_REASON_PREFIX: it spans lines")
             prefix = DEFAULT_EXIT_REASON_PREFIX
 
-        rsctmp = environ.get("HA_RSCTMP") or DEFAULT_RSCTMP
-        if not rsctmp.startswith("/") or "\0" in rsctmp:
-            warnings.append(f"ignoring HA_RSCTMP={rsctmp!r}: not an absolute path")
-            rsctmp = DEFAULT_RSCTMP
+        def directory(name: str, default: str) -> str:
+            value = environ.get(name) or default
+            if not value.startswith("/") or "\0" in value:
+                warnings.append(f"ignoring {name}={value!r}: not an absolute path")
+                return default
+            return value.rstrip("/") or "/"
 
         return cls(
             action=action,
@@ -210,6 +222,9 @@ class OCFEnvironment(Record):
             exit_reason_prefix=prefix,
             output_format=environ.get("OCF_OUTPUT_FORMAT") or None,
             check_level=level if level is not None and level >= 0 else 0,
-            rsctmp=rsctmp,
+            rsctmp=directory("HA_RSCTMP", DEFAULT_RSCTMP),
+            varrun=directory("HA_VARRUN", DEFAULT_VARRUN),
+            varlib=directory("HA_VARLIB", DEFAULT_VARLIB),
+            varlock=directory("HA_VARLOCK", DEFAULT_VARLOCK),
             warnings=tuple(warnings),
         )

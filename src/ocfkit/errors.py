@@ -9,15 +9,33 @@ from __future__ import annotations
 
 from ocfkit.codes import ExitCode
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 class OCFError(Exception):
-    """An action failed with a known OCF exit code and a one-line reason."""
+    """An action failed with a known OCF exit code and a one-line reason.
+
+    ``parameters`` names the OCF parameters the error is about.  It matters
+    for stop and probes: an error about parameters that locate the resource
+    (declared with ``parameter(locates=True)``) means the resource cannot be
+    running here, so stop answers 0 and a probe 7; see
+    ``docs/writing-agents.md``, "Stop and probe with a broken configuration".
+    """
 
     code: ExitCode = ExitCode.ERR_GENERIC
 
-    def __init__(self, reason: str, *, code: ExitCode | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: ExitCode | None = None,
+        parameters: Iterable[str] = (),
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.parameters: tuple[str, ...] = tuple(parameters)
         if code is not None:
             self.code = code
 

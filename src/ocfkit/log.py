@@ -9,6 +9,13 @@ line carries the tag ``type(instance)[pid]``.
 
 The stdlib logger is built on the first line that passes the level check, so
 an action that logs nothing (a healthy monitor) never imports ``logging``.
+
+Log files are appended to as root, often in a directory others may write
+(Debian's /var/log/pacemaker is hacluster's and haclient's): a line is only
+ever added to a regular file with a single link, opened without following a
+symbolic link and without blocking, so nobody who can write that directory
+can turn a log line into a write to another file, or hang the agent with a
+FIFO.
 """
 
 from __future__ import annotations
@@ -156,6 +163,31 @@ def _c_string(text: str) -> str:
     return text.replace("\0", " ").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+_APPEND_FLAGS = (
+    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+) | os.O_CLOEXEC
+
+
+def append_to_log(path: str, data: bytes) -> None:
+    """Append ``data`` to the log file at ``path``: never through a link, never blocking.
+
+    Raises ``OSError`` for a symbolic link (``ELOOP``), a FIFO without a
+    reader (``ENXIO``), anything but a regular file, or a file with more
+    than one name (a hard link to a file elsewhere).
+    """
+    import errno
+    import stat
+
+    fd = os.open(path, _APPEND_FLAGS, 0o644)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            raise OSError(errno.EPERM, "not a regular file with a single link", path)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
     import logging
 
@@ -183,9 +215,9 @@ def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
             self.path = path
 
         def emit(self, record: logging.LogRecord) -> None:
-            try:
-                with open(self.path, "a", encoding="utf-8", errors="replace") as stream:
-                    stream.write(self.format(record) + "\n")
+            line = (self.format(record) + "\n").encode("utf-8", "replace")
+            try:  # noqa: SIM105 (contextlib is kept off the action path)
+                append_to_log(self.path, line)
             except OSError:
                 pass
 

@@ -67,7 +67,7 @@ class ParameterSpec:
     """One OCF parameter: what :func:`parameter` declared, resolved against its class."""
 
     __slots__ = (
-        "attribute", "declared_type", "default", "deprecated", "longdesc", "name",
+        "attribute", "declared_type", "default", "deprecated", "locates", "longdesc", "name",
         "reloadable", "shortdesc", "type", "unique_group",
     )  # fmt: skip
 
@@ -82,6 +82,7 @@ class ParameterSpec:
         unique_group: str | None,
         reloadable: bool,
         deprecated: Deprecation | None,
+        locates: bool = False,
     ) -> None:
         self.shortdesc = shortdesc
         self.longdesc = longdesc or shortdesc
@@ -93,6 +94,7 @@ class ParameterSpec:
         self.unique_group = unique_group
         self.reloadable = reloadable
         self.deprecated = deprecated
+        self.locates = locates
 
     def bind(self, attribute: str, annotation: object) -> None:
         """Learn the field's Python name and, unless declared, its content type."""
@@ -129,6 +131,7 @@ def parameter(
     reloadable: bool = False,
     deprecated: bool | str = False,
     replaced_with: Sequence[str] = (),
+    locates: bool = False,
 ) -> Any:
     """Declare one OCF parameter (a field of a :class:`Parameters` class).
 
@@ -136,6 +139,13 @@ def parameter(
     optional with no value.  ``name`` is the OCF name when it is not a Python
     identifier (``config-file``).  ``deprecated`` may be the reason, as a
     string.
+
+    ``locates=True`` says that the parameter tells where the resource is
+    (its pid file, its state file, the program it runs): when its value is
+    unusable, the resource cannot be running here, so stop answers 0 and a
+    probe 7.  Any other unusable parameter makes stop and probes use its
+    default and go on; see "Stop and probe with a broken configuration" in
+    ``docs/writing-agents.md``.
     """
     deprecation = None
     if deprecated or replaced_with:
@@ -151,6 +161,7 @@ def parameter(
         unique_group=unique_group,
         reloadable=reloadable,
         deprecated=deprecation,
+        locates=locates,
     )
 
 
@@ -263,26 +274,50 @@ class LoadedParameters:
         self.warnings = warnings
 
 
-def load_parameters(cls: type[Parameters], environ: Mapping[str, str]) -> LoadedParameters:
+def locating_names(cls: type[Parameters]) -> frozenset[str]:
+    """The OCF names of the parameters declared with ``locates=True``."""
+    return frozenset(s.name for s in parameter_specs(cls) if s.locates)
+
+
+def load_parameters(
+    cls: type[Parameters], environ: Mapping[str, str], *, fall_back: bool = False
+) -> LoadedParameters:
     """Read ``OCF_RESKEY_*`` into an instance of ``cls``.
 
     An empty value counts as unset, as ``${OCF_RESKEY_x:=default}`` does in
     shell agents.  Every problem is collected so that the exit reason names
-    all of them at once; any problem raises :class:`ConfigurationError`.
+    all of them at once; a problem raises :class:`ConfigurationError`, whose
+    ``parameters`` name the parameters at fault.
+
+    With ``fall_back`` (stop and probes), a parameter that does not locate
+    the resource and has a default takes its default when its value is
+    unusable, with a warning, so that the action can still find and stop
+    what runs; only the other problems raise.
     """
     values: dict[str, Any] = {}
     problems: list[str] = []
+    at_fault: list[str] = []
     warnings: list[str] = []
     for spec in parameter_specs(cls):
         raw = environ.get(spec.env_name, "")
+        problem = None
         if raw == "":
             if spec.required:
-                problems.append(f"required parameter '{spec.name}' is not set")
+                problem = f"required parameter '{spec.name}' is not set"
+        else:
+            try:
+                values[spec.attribute] = spec.type.convert(raw)
+            except ParameterValueError as error:
+                problem = f"parameter '{spec.name}': {error}"
+        if problem is not None:
+            if fall_back and not spec.locates and not spec.required:
+                shown = "no value" if spec.default is None else repr(spec.default)
+                warnings.append(f"{problem}; using the default ({shown}) to go on")
+            else:
+                problems.append(problem)
+                at_fault.append(spec.name)
             continue
-        try:
-            values[spec.attribute] = spec.type.convert(raw)
-        except ParameterValueError as error:
-            problems.append(f"parameter '{spec.name}': {error}")
+        if raw == "":
             continue
         if isinstance(spec.type, Boolean) and not spec.type.recognised(raw):
             warnings.append(
@@ -294,5 +329,5 @@ def load_parameters(cls: type[Parameters], environ: Mapping[str, str]) -> Loaded
                 hint = "; use " + " or ".join(f"'{n}'" for n in spec.deprecated.replaced_with)
             warnings.append(f"parameter '{spec.name}' is deprecated{hint}")
     if problems:
-        raise ConfigurationError("; ".join(problems))
+        raise ConfigurationError("; ".join(problems), parameters=at_fault)
     return LoadedParameters(cls(**values), tuple(warnings))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # ignores SIGPIPE (and a program started from it would inherit that), as
 # subprocess's restore_signals does.
 _SIGKILL = 9
+_SIGSTOP = 19
 _RESTORED_SIGNALS = (13, 25)  # SIGPIPE, SIGXFSZ
 _CHUNK = 65536
 OUTPUT_LIMIT = 10 * 1024 * 1024
@@ -159,11 +160,71 @@ def _wait(pid: int, deadline: float) -> int:
 
 
 def _kill(pid: int) -> None:
-    try:  # noqa: SIM105 (contextlib is kept off the action path)
-        os.kill(pid, _SIGKILL)
-    except ProcessLookupError:
-        pass
+    """Kill the program and everything it started, and reap it.
+
+    The program stays in the agent's process group, so that Pacemaker's own
+    kill at the operation timeout (SIGKILL to the agent's process group)
+    still reaches it and its children: a group of its own would escape that.
+    At the agent's deadline the unit is therefore the program's process
+    tree, frozen with SIGSTOP while it is collected (so nothing forks away
+    meanwhile), then killed; and when the agent leads its process group, as
+    under Pacemaker, the other members of that group that are not its
+    siblings (a shell pipeline's other commands are) too, which catches the
+    children the program orphaned before it was killed.
+    """
+    frozen: set[int] = set()
+    me = os.getpid()
+    leader = os.getpgrp() == me
+    for _round in range(5):
+        tree = _tree(pid, leader, me)
+        new = tree - frozen
+        if not new:
+            break
+        for victim in sorted(new):
+            _signal(victim, _SIGSTOP)
+        frozen |= new
+    frozen.add(pid)
+    for victim in frozen:
+        _signal(victim, _SIGKILL)
     try:  # noqa: SIM105 (contextlib is kept off the action path)
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+
+
+def _signal(pid: int, number: int) -> None:
+    try:  # noqa: SIM105 (contextlib is kept off the action path)
+        os.kill(pid, number)
+    except OSError:
+        pass
+
+
+def _tree(root: int, with_group: bool, me: int) -> set[int]:
+    """``root`` and its live descendants, and ``with_group`` our group's orphans."""
+    children: dict[int, list[int]] = {}
+    group: set[int] = set()
+    own_group = os.getpgrp()
+    siblings_parent = os.getppid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stream:
+                line = stream.read(1024)
+        except OSError:
+            continue
+        fields = line[line.rfind(b")") + 1 :].split()
+        if len(fields) < 3 or fields[0] in (b"Z", b"X"):
+            continue
+        pid, parent = int(entry), int(fields[1])
+        children.setdefault(parent, []).append(pid)
+        if with_group and int(fields[2]) == own_group and pid != me and parent != siblings_parent:
+            group.add(pid)
+    found = {root}
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found and child != me:
+                found.add(child)
+                todo.append(child)
+    return found | group

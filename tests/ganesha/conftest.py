@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import attrs
 import pytest
@@ -16,6 +18,7 @@ from ganesha_agents.fakes import (
 )
 from ganesha_agents.grace import GaneshaGrace
 from ganesha_agents.mon import GaneshaMon
+from ganesha_agents.standins import ganesha_pid_holder
 from ocfkit.testing import (
     AgentRunner,
     FakeClock,
@@ -103,3 +106,21 @@ def grace_env() -> OCFEnv:
 
 
 Invoker = Callable[[str, OCFEnv], Result]
+
+
+@pytest.fixture(scope="session")
+def live_pid_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A pid file whose lock a process named ganesha.nfsd holds: a live daemon, to find_alive."""
+    path = tmp_path_factory.mktemp("live") / "ganesha.pid"
+    with ganesha_pid_holder(path):
+        yield path
+
+
+@pytest.fixture
+def stale_pid_file(tmp_path: Path) -> Path:
+    """A pid file left behind by a daemon that died (its pid belongs to no live ganesha)."""
+    done = subprocess.Popen(["true"])
+    done.wait(timeout=10)
+    path = tmp_path / "ganesha.pid"
+    path.write_text(f"{done.pid}\n")
+    return path

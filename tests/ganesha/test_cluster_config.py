@@ -1,8 +1,11 @@
-"""The generated cluster configuration: its text, and what Pacemaker's scheduler does with it.
+"""The generated cluster configuration in GlusterFS 3.7's layout, and what is common to both.
+
+Its text, and what Pacemaker's scheduler does with it.  The takeover layout's
+own tests are in ``test_takeover_config.py``.
 
 The ``real`` tests load the XML the documented way into a CIB file and run
 Pacemaker 2.1.5's own scheduler on it (crm_verify, crm_simulate), node
-attributes and failures included; see :mod:`tests.ganesha.cibsim`.
+attributes and failures included; see :mod:`ganesha_agents.config.offline`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from lxml import etree
 
 from ganesha_agents.config import (
     ClusterSpec,
+    Layout,
     NodeAddress,
     Timing,
     cib,
@@ -24,8 +28,8 @@ from ganesha_agents.config import (
     plan,
     preferences,
 )
+from ganesha_agents.config.offline import OfflineCluster, Transition, iso
 from ganesha_agents.config_cli import config_command
-from tests.ganesha.cibsim import OfflineCluster, Transition, iso
 
 DATA = Path(__file__).parent.parent / "data" / "cluster-config"
 NODES = ("node1", "node2", "node3", "node4")
@@ -34,7 +38,9 @@ F = pcs.DEFAULT_CIB_FILE
 
 
 def spec_for(count: int = 4, **options: object) -> ClusterSpec:
+    """``count`` nodes in the 3.7 layout, unless ``layout`` says otherwise."""
     nodes = [NodeAddress(f"node{i}", f"192.168.77.{200 + i}") for i in range(1, count + 1)]
+    options.setdefault("layout", Layout.GLUSTER_37)
     return ClusterSpec(nodes=nodes, **options)  # type: ignore[arg-type]
 
 
@@ -83,7 +89,7 @@ def test_xml_is_deterministic_well_formed_and_ids_are_unique() -> None:
 
 def test_xml_matches_the_golden_file() -> None:
     spec = spec_for(3, properties=True, stonith_enabled=False)
-    assert cib.render(plan(spec)) == (DATA / "three-nodes.xml").read_text()
+    assert cib.render(plan(spec)) == (DATA / "three-nodes-3.7.xml").read_text()
 
 
 def test_notify_is_on_the_clone_not_the_primitive() -> None:
@@ -117,7 +123,7 @@ def test_failure_timeout_and_stickiness() -> None:
     root = cib.build(plan(spec_for(2)))
     assert root.xpath("string(//primitive[@id='nfs-grace']//nvpair/@value)") == "60s"
     assert root.xpath("//nvpair[@name='resource-stickiness']/@value") == ["0", "0"]
-    no_timeout = cib.build(plan(spec_for(2, grace_failure_timeout=0)))
+    no_timeout = cib.build(plan(spec_for(2, failure_timeout=0)))
     assert not no_timeout.xpath("//nvpair[@name='failure-timeout']")
 
 
@@ -158,7 +164,7 @@ def test_ipv6_defaults_to_a_host_prefix() -> None:
         ({"grace_delay": 14, "mon_monitor": Timing(10, 15)}, "between 0 and 13s"),
         ({"vip_agent": "IPaddr2"}, "is not an agent"),
         ({"ganesha_active": "x", "grace_active": "x"}, "different"),
-        ({"grace_failure_timeout": -1}, "negative"),
+        ({"failure_timeout": -1}, "negative"),
     ],
 )
 def test_spec_rejects(options: dict[str, object], message: str) -> None:
@@ -213,7 +219,7 @@ def test_pcs_commands() -> None:
 
 def test_pcs_matches_the_golden_file() -> None:
     spec = spec_for(3, properties=True, stonith_enabled=False)
-    assert pcs.script(plan(spec)) == (DATA / "three-nodes.pcs.sh").read_text()
+    assert pcs.script(plan(spec)) == (DATA / "three-nodes-3.7.pcs.sh").read_text()
 
 
 def test_pcs_quotes_for_the_shell() -> None:
@@ -249,7 +255,7 @@ def test_pcs_creates_the_constraints_of_the_xml() -> None:
 
 def test_command_prints_the_xml_and_the_pcs_lines() -> None:
     runner = CliRunner()
-    nodes = [f"--node=node{i}=192.168.77.{200 + i}" for i in (1, 2, 3, 4)]
+    nodes = [f"--node=node{i}=192.168.77.{200 + i}" for i in (1, 2, 3, 4)] + ["--layout=3.7"]
     as_xml = runner.invoke(config_command, nodes)
     as_pcs = runner.invoke(config_command, [*nodes, "--format", "pcs"])
     assert as_xml.exit_code == 0, as_xml.output
@@ -266,6 +272,8 @@ def test_command_options_reach_the_spec(tmp_path: Path) -> None:
             "a=10.0.0.1",
             "--node",
             "b=10.0.0.2",
+            "--layout",
+            "3.7",
             "--nic",
             "eth1",
             "--cidr-netmask",
@@ -513,7 +521,7 @@ def test_expired_failure_brings_no_start_while_grace_active_is_missing(tmp_path:
 
 @pytest.mark.real
 def test_without_failure_timeout_the_failed_start_needs_a_cleanup(tmp_path: Path) -> None:
-    cluster, _ = running(tmp_path, spec_for(grace_failure_timeout=0))
+    cluster, _ = running(tmp_path, spec_for(failure_timeout=0))
     failed = fail_start_on_failback(cluster)
     cluster.step("--set-datetime", iso(failed + 1))
     day_later = cluster.step("--set-datetime", iso(failed + 86400))

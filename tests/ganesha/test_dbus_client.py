@@ -1,15 +1,11 @@
 """The D-Bus side of GaneshaDaemon: failures, timeouts and retries, without a daemon.
 
-A scripted connector stands in for pydbus and a FakeClock for time.  The
-error messages are the ones GLib 2.74 and pydbus 0.6 raised against
-nfs-ganesha 4.3 and dbus-daemon on this kind of machine (captured with the
-real programs: bus socket absent, ganesha killed, ganesha and the bus
-stopped with SIGSTOP, a caller running as nobody, a malformed address).
+The scripted world is in ``dbus_script``; budgets, refusals, the backoff and
+``enter_grace`` have their own tests in ``test_grace_call``.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import sys
@@ -29,151 +25,36 @@ from ganesha_agents.backends.dbus import (
     NO_INTERFACE,
     NOT_ON_BUS,
     OTHER,
+    REFUSED,
     TIMEOUT,
     classify,
     system_bus_address,
 )
 from ganesha_agents.backends.ganesha import CALL_TIMEOUT, GaneshaDaemon, GaneshaDBusError
 from ganesha_agents.backends.protocols import NFSDaemon
-from ocfkit.deadline import Deadline
 from ocfkit.errors import DeadlineExceeded, NotInstalledError
-from ocfkit.log import AgentLog, LogSettings
 from ocfkit.testing import FakeClock
-
-ADDRESS = "unix:path=/run/test-bus/system_bus_socket"
-
-
-class GError(Exception):
-    """Shaped like gi.repository.GLib.GError: message, domain, code."""
-
-    def __init__(self, message: str, domain: str, code: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.domain = domain
-        self.code = code
-
-
-def service_unknown() -> GError:
-    return GError(
-        "GDBus.Error:org.freedesktop.DBus.Error.ServiceUnknown: "
-        "The name org.ganesha.nfsd was not provided by any .service files",
-        "g-dbus-error-quark",
-        2,
-    )
-
-
-def no_socket() -> GError:
-    return GError("Could not connect: No such file or directory", "g-io-error-quark", 1)
-
-
-def refused() -> GError:
-    return GError("Could not connect: Connection refused", "g-io-error-quark", 39)
-
-
-def timed_out() -> GError:
-    return GError("Timeout was reached", "g-io-error-quark", 24)
-
-
-def cancelled() -> GError:
-    return GError("Operation was cancelled", "g-io-error-quark", 19)
-
-
-def no_reply() -> GError:
-    return GError(
-        "GDBus.Error:org.freedesktop.DBus.Error.NoReply: "
-        "Message recipient disconnected from message bus without replying",
-        "g-dbus-error-quark",
-        4,
-    )
-
-
-def closed() -> GError:
-    return GError("The connection is closed", "g-io-error-quark", 18)
-
-
-def bad_address() -> GError:
-    return GError(
-        "Address element \u201cnonsense\u201d does not contain a colon (:)", "g-io-error-quark", 13
-    )
-
-
-def access_denied() -> GError:
-    return GError(
-        "GDBus.Error:org.freedesktop.DBus.Error.AccessDenied: Rejected send message, "
-        '1 matched rules; type="method_call", sender=":1.3" (uid=65534 pid=16032 '
-        'comm="/opt/ocfkit-dev/bin/python -c ?import pydbus,sys?t") '
-        'interface="org.freedesktop.DBus.Introspectable" member="Introspect" '
-        'error name="(unset)" requested_reply="0" destination="org.ganesha.nfsd" '
-        '(uid=0 pid=16017 comm="ganesha.nfsd -f /tmp/gexp/ganesha.conf -L /tmp/gex")',
-        "g-dbus-error-quark",
-        9,
-    )
-
-
-# A scripted world: each attempt takes the next step (the last one repeats).
-
-
-class Fail:
-    """The connect fails with this error."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-class Hang:
-    """The call blocks until its timeout runs out."""
-
-
-class Reply:
-    """The call answers this."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
-Step = Fail | Hang | Reply
-
-
-class Script:
-    def __init__(self, clock: FakeClock, *steps: Step) -> None:
-        self.clock = clock
-        self.steps = list(steps)
-        self.connects: list[tuple[str, float]] = []
-        self.calls: list[tuple[str, tuple[Any, ...], float]] = []
-        self.opened = 0
-        self.closed = 0
-
-    def __call__(self, address: str, timeout: float) -> FakeAdmin:
-        self.connects.append((address, timeout))
-        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
-        if isinstance(step, Fail):
-            raise step.error
-        self.opened += 1
-        return FakeAdmin(self, step)
-
-
-class FakeAdmin:
-    def __init__(self, script: Script, step: Hang | Reply) -> None:
-        self.script = script
-        self.step = step
-
-    def _answer(self, method: str, args: tuple[Any, ...], timeout: float) -> Any:
-        self.script.calls.append((method, args, timeout))
-        if isinstance(self.step, Hang):
-            self.script.clock.advance(timeout)
-            raise timed_out()
-        return self.step.value
-
-    def grace(self, argument: str, *, timeout: float) -> tuple[bool, str]:
-        answer: tuple[bool, str] = self._answer("grace", (argument,), timeout)
-        return answer
-
-    def get_grace(self, *, timeout: float) -> tuple[Any, ...]:
-        answer: tuple[Any, ...] = self._answer("get_grace", (), timeout)
-        return answer
-
-    def close(self) -> None:
-        self.script.closed += 1
+from tests.ganesha.dbus_script import (
+    ADDRESS,
+    STARTED,
+    Fail,
+    GError,
+    Hang,
+    Reply,
+    Script,
+    access_denied,
+    bad_address,
+    cancelled,
+    captured_log,
+    closed,
+    ganesha_refuses,
+    make_daemon,
+    no_reply,
+    no_socket,
+    refused,
+    service_unknown,
+    timed_out,
+)
 
 
 @pytest.fixture
@@ -181,30 +62,8 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def daemon(
-    clock: FakeClock,
-    script: Script,
-    *,
-    timeout: float = 10.0,
-    log: AgentLog | None = None,
-    bus_address: str | None = ADDRESS,
-) -> GaneshaDaemon:
-    return GaneshaDaemon(
-        Deadline(clock, timeout),
-        clock,
-        pid_files=[],
-        log=log,
-        bus_address=bus_address,
-        connect=script,
-    )
-
-
-def captured_log() -> tuple[AgentLog, io.StringIO]:
-    buffer = io.StringIO()
-    return AgentLog(LogSettings("test", debug=True), stderr=buffer), buffer
-
-
-STARTED = Reply((True, "Started grace period"))
+def daemon(clock: FakeClock, script: Script, **options: Any) -> GaneshaDaemon:
+    return make_daemon(clock, script, **options)
 
 
 # Calls that work.
@@ -247,42 +106,51 @@ def test_the_grace_message_is_logged(clock: FakeClock) -> None:
 # Retries.
 
 
-def test_ganesha_coming_back_on_the_bus_is_waited_for(clock: FakeClock) -> None:
+def test_ganesha_coming_back_on_the_bus_is_waited_for(
+    clock: FakeClock, live_pid_file: Path
+) -> None:
     log, lines = captured_log()
     script = Script(clock, Fail(service_unknown()), Fail(service_unknown()), STARTED)
-    assert daemon(clock, script, log=log).grace("0:") == "Started grace period"
+    nfsd = daemon(clock, script, log=log, pid_files=[live_pid_file])
+    assert nfsd.grace("0:") == "Started grace period"
     assert len(script.connects) == 3
-    assert clock.sleeps == [0.25, 0.25]
+    assert clock.sleeps == [0.05, 0.1]  # the backoff, without its jitter here
     text = lines.getvalue()
     assert text.count("WARNING: grace('0:'), attempt 1: ganesha.nfsd is not on the") == 1
     assert "DEBUG: grace('0:'), attempt 2" in text
 
 
-def test_ganesha_never_on_the_bus_fails_at_the_deadline(clock: FakeClock) -> None:
+def test_a_live_ganesha_never_on_the_bus_is_tried_until_the_deadline(
+    clock: FakeClock, live_pid_file: Path
+) -> None:
     log, lines = captured_log()
     script = Script(clock, Fail(service_unknown()))
     started = clock.monotonic()
     with pytest.raises(GaneshaDBusError) as raised:
-        daemon(clock, script, timeout=5.0, log=log).grace("0:")
+        daemon(clock, script, timeout=5.0, log=log, pid_files=[live_pid_file]).grace("0:")
     reason = raised.value.reason
     assert reason.startswith(
         "grace('0:') failed: ganesha.nfsd is not on the D-Bus system bus (ServiceUnknown)"
     )
-    assert "gave up at the action's deadline" in reason
-    # 4.5 s usable (0.5 s reserve), an attempt every 0.25 s from 0 to 4.25: 18,
-    # each with only what is left as its timeout, none after the deadline.
-    assert len(script.connects) == 18
-    assert [timeout for _, timeout in script.connects][:3] == [4.5, 4.25, 4.0]
+    assert "before the action's deadline" in reason
+    # 4.5 s usable (0.5 s reserve).  Attempts after pauses of 0.05, 0.1, 0.2,
+    # 0.4, 0.8, 1, 1 s (at 3.55 s); the next pause would end past 4.5 s, so
+    # the call gives up there instead of sleeping for nothing.
+    assert len(script.connects) == 8
+    assert clock.sleeps == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert [timeout for _, timeout in script.connects][:3] == pytest.approx([4.5, 4.45, 4.35])
     assert f"after {len(script.connects)} attempts" in reason
-    assert clock.monotonic() - started == pytest.approx(4.5)
+    assert clock.monotonic() - started == pytest.approx(3.55)
     assert raised.value.code == 1
     assert "ERROR: grace('0:') failed" in lines.getvalue()
 
 
-def test_no_bus_is_retried_and_reported_as_cannot_connect(clock: FakeClock) -> None:
+def test_no_bus_with_ganesha_alive_is_retried_and_reported_as_cannot_connect(
+    clock: FakeClock, live_pid_file: Path
+) -> None:
     script = Script(clock, Fail(no_socket()))
     with pytest.raises(GaneshaDBusError) as raised:
-        daemon(clock, script, timeout=2.0).grace("0:")
+        daemon(clock, script, timeout=2.0, pid_files=[live_pid_file]).grace("0:")
     assert f"cannot connect to the D-Bus system bus at {ADDRESS}" in raised.value.reason
     assert "No such file or directory" in raised.value.reason
     assert len(script.connects) > 1
@@ -301,15 +169,15 @@ def test_a_call_that_always_blocks_ends_at_the_deadline(clock: FakeClock) -> Non
     with pytest.raises(GaneshaDBusError, match=r"timeout\)"):
         daemon(clock, script, timeout=12.0).grace("0:")
     timeouts = [timeout for _, _, timeout in script.calls]
-    # 11 s usable (1 s reserve): 5 + pause + 5 + pause + what is left, never more.
-    assert timeouts == [5.0, 5.0, pytest.approx(0.5)]
+    # 11 s usable (1 s reserve): 5 + 0.05 + 5 + 0.1 + what is left, never more.
+    assert timeouts == [5.0, 5.0, pytest.approx(0.85)]
     assert clock.monotonic() - started == pytest.approx(11.0)
 
 
 @pytest.mark.parametrize("error", [refused, closed, no_reply, cancelled, timed_out])
-def test_passing_failures_are_retried(clock: FakeClock, error: Any) -> None:
+def test_passing_failures_are_retried(clock: FakeClock, error: Any, live_pid_file: Path) -> None:
     script = Script(clock, Fail(error()), STARTED)
-    assert daemon(clock, script).grace("0:") == "Started grace period"
+    assert daemon(clock, script, pid_files=[live_pid_file]).grace("0:") == "Started grace period"
     assert len(script.connects) == 2
 
 
@@ -337,18 +205,6 @@ def test_a_bad_bus_address_fails_at_once(clock: FakeClock) -> None:
     with pytest.raises(GaneshaDBusError, match="bad D-Bus address 'nonsense'"):
         daemon(clock, script, bus_address="nonsense").grace("0:")
     assert len(script.connects) == 1
-
-
-def test_a_refused_grace_fails_at_once(clock: FakeClock) -> None:
-    log, lines = captured_log()
-    script = Script(clock, Reply((False, "Grace period take 1 arguments: event:IP-address.")))
-    with pytest.raises(GaneshaDBusError) as raised:
-        daemon(clock, script, log=log).grace("0:")
-    assert raised.value.reason == (
-        "ganesha.nfsd refused grace('0:'): Grace period take 1 arguments: event:IP-address."
-    )
-    assert len(script.connects) == 1
-    assert "ERROR: ganesha.nfsd refused" in lines.getvalue()
 
 
 @pytest.mark.parametrize("argument", ["0:\0", "5:node\n2", "5:\udcff", "\x1b[2J"])
@@ -411,6 +267,7 @@ def test_the_system_bus_is_found_like_every_client_finds_it(
         (no_reply, TIMEOUT, False),
         (access_denied, ACCESS_DENIED, True),
         (bad_address, BAD_ADDRESS, True),
+        (ganesha_refuses, REFUSED, False),
     ],
 )
 def test_classify_captured_errors(error: Any, kind: str, final: bool) -> None:
@@ -421,9 +278,9 @@ def test_classify_captured_errors(error: Any, kind: str, final: bool) -> None:
 
 
 def test_classify_unknown_remote_and_local_errors() -> None:
-    remote = GError("GDBus.Error:org.example.Odd: strange", "g-dbus-error-quark", 0)
+    odd = GError("GDBus.Error:org.freedesktop.DBus.Error.Odd: strange", "g-io-error-quark", 36)
     local = GError("Something else", "g-io-error-quark", 0)
-    assert classify(remote, ADDRESS) == dbus.Failure(OTHER, "D-Bus error org.example.Odd: strange")
+    assert classify(odd, ADDRESS) == dbus.Failure(OTHER, "D-Bus error Odd: strange")
     failure = classify(local, ADDRESS)
     assert failure is not None
     assert (failure.kind, failure.final) == (OTHER, False)

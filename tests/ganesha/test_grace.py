@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
-from ganesha_agents.backends.ganesha import GaneshaDaemon
+from ganesha_agents.backends.ganesha import REFUSAL_ATTEMPTS, GaneshaDaemon
 from ganesha_agents.backends.protocols import NFSDaemon
-from ganesha_agents.grace import GaneshaGrace
+from ganesha_agents.grace import NOTIFY_BUDGET, GaneshaGrace
 from ganesha_agents.standins import ganesha_pid_holder
 from ocfkit import ExitCode, GenericError
 from ocfkit.testing import AgentRunner, OCFEnv
 from tests.ganesha.conftest import World
+from tests.ganesha.dbus_script import (
+    Fail,
+    Script,
+    ganesha_refuses,
+    service_unknown,
+    steady_backoff,
+)
 
 MONITOR = {"interval": 5_000, "timeout": 10_000}
 
@@ -225,11 +233,48 @@ def test_a_failing_grace_call_is_logged_the_rest_still_sent_and_notify_answers_0
     assert result.logged("grace for node2 failed")
 
 
-def test_notify_with_the_local_daemon_dead_still_answers_0(world: World, grace_env: OCFEnv) -> None:
+def test_notify_with_the_local_daemon_dead_answers_0_at_once(
+    world: World, grace_env: OCFEnv
+) -> None:
     world.daemon.kill()
-    result = world.run_grace("notify", grace_env.notification("post", "stop", stop=["node2"]))
+    env = grace_env.notification("post", "stop", stop=["node2", "node3"], active=ACTIVE)
+    result = world.run_grace("notify", env)
     assert result.code == ExitCode.SUCCESS
-    assert result.logged("ServiceUnknown")
+    assert result.logged("no ganesha.nfsd runs on node1")
+    assert not result.logged("grace for node2 failed"), "not running is nothing to do"
+    assert world.clock.sleeps == []
+
+
+def test_every_grace_call_of_a_notification_gets_the_rest_of_one_budget(
+    world: World, grace_env: OCFEnv
+) -> None:
+    env = grace_env.notification("post", "stop", stop=["node2", "node3"], active=ACTIVE)
+    assert world.run_grace("notify", env).code == ExitCode.SUCCESS
+    assert [c.budget for c in world.daemon.grace_calls] == [NOTIFY_BUDGET, NOTIFY_BUDGET]
+
+
+def test_a_hung_daemon_holds_a_notification_no_longer_than_its_budget(
+    world: World, grace_env: OCFEnv
+) -> None:
+    world.daemon.hung = True
+    started = world.clock.monotonic()
+    env = grace_env.notification("post", "stop", stop=["node2", "node3", "node4"], active=ACTIVE)
+    result = world.run_grace("notify", env)
+    assert result.code == ExitCode.SUCCESS
+    assert world.clock.monotonic() - started == pytest.approx(NOTIFY_BUDGET)
+    assert NOTIFY_BUDGET < 10 / 2, "well inside the notify operation's 10 s timeout"
+    assert result.logged("grace failed for node2 node3 node4")
+
+
+def test_pre_start_with_the_local_daemon_dead_answers_0_at_once(
+    world: World, grace_env: OCFEnv
+) -> None:
+    world.daemon.kill()
+    env = grace_env.notification("pre", "start", start=["node2"], active=["node1", "node3"])
+    result = world.run_grace("notify", env)
+    assert result.code == ExitCode.SUCCESS
+    assert result.logged("no ganesha.nfsd runs on node1")
+    assert calls(world) == []
 
 
 # ---------------------------------------------------- with the real backend
@@ -280,6 +325,75 @@ def test_each_grace_call_is_logged_once(world: World, grace_env: OCFEnv) -> None
         "grace('5:node2'): Started grace period",
         "grace('5:node3'): Started grace period",
     ]
+
+
+def over_real_backend(
+    world: World, script: Script, pid_files: Sequence[Path] = ()
+) -> Callable[[], GaneshaGrace]:
+    """ganesha_grace whose daemon is GaneshaDaemon on a scripted bus, in the world's time."""
+
+    class Wired(GaneshaGrace):
+        @property
+        def daemon(self) -> NFSDaemon:
+            return GaneshaDaemon(
+                self.deadline,
+                self.clock,
+                log=self.log,
+                pid_files=[str(path) for path in pid_files],
+                bus_address="unix:path=/nonexistent",
+                connect=script,
+                backoff=steady_backoff(),
+            )
+
+    def agent() -> GaneshaGrace:
+        return Wired(
+            attributes=world.attributes.for_node("node1"),
+            clock=world.clock,
+            state_store=world.state,
+            runner=world.commands,
+        )
+
+    return agent
+
+
+THREE_STOPPED = {"stop": ["node2", "node3", "node4"], "active": ACTIVE}
+
+
+def test_absent_ganesha_with_no_live_pid_file_ends_the_notification_at_once(
+    world: World, grace_env: OCFEnv, stale_pid_file: Path
+) -> None:
+    script = Script(world.clock, Fail(service_unknown()))
+    env = grace_env.notification("post", "stop", **THREE_STOPPED)  # type: ignore[arg-type]
+    started = world.clock.monotonic()
+    result = AgentRunner(over_real_backend(world, script, [stale_pid_file])).invoke("notify", env)
+    assert result.code == ExitCode.SUCCESS
+    assert world.clock.monotonic() == started
+    assert len(script.connects) == 1, "one look: no ganesha runs, so no other node is tried"
+    assert result.logged("no ganesha.nfsd runs here")
+    assert result.logged("stale pid")
+
+
+def test_absent_ganesha_that_lives_holds_the_notification_at_most_its_budget(
+    world: World, grace_env: OCFEnv, live_pid_file: Path
+) -> None:
+    script = Script(world.clock, Fail(service_unknown()))
+    env = grace_env.notification("post", "stop", **THREE_STOPPED)  # type: ignore[arg-type]
+    started = world.clock.monotonic()
+    result = AgentRunner(over_real_backend(world, script, [live_pid_file])).invoke("notify", env)
+    assert result.code == ExitCode.SUCCESS
+    assert world.clock.monotonic() - started <= NOTIFY_BUDGET
+    assert result.logged("grace failed for node2 node3 node4")
+
+
+def test_a_refusing_ganesha_is_asked_three_times_per_node(world: World, grace_env: OCFEnv) -> None:
+    script = Script(world.clock, Fail(ganesha_refuses()))
+    env = grace_env.notification("post", "stop", stop=["node2", "node3"], active=ACTIVE)
+    started = world.clock.monotonic()
+    result = AgentRunner(over_real_backend(world, script)).invoke("notify", env)
+    assert result.code == ExitCode.SUCCESS
+    assert len(script.connects) == 2 * REFUSAL_ATTEMPTS
+    assert world.clock.monotonic() - started == pytest.approx(2 * (0.05 + 0.1))
+    assert result.logged("grace failed for node2 node3")
 
 
 def test_the_monitor_looks_at_the_configured_pid_file(

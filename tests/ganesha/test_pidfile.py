@@ -394,3 +394,22 @@ def test_daemon_defaults_to_the_known_locations() -> None:
 def test_daemon_with_no_pid_files_is_not_alive() -> None:
     clock = FakeClock()
     assert not GaneshaDaemon(Deadline(clock, 10), clock, pid_files=[]).is_alive()
+
+
+# Whose pid files are believed.
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_an_untrusted_pid_file_is_not_believed(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    """Whoever could write the file could make the monitor report any process as ganesha."""
+    path = write(tmp_path / "ganesha.pid", f"{sleeper.pid}\n")
+    assert check_pid_file(path, ["sleep"]).alive
+    os.chown(path, 65534, 65534)
+    assert not check_pid_file(path, ["sleep"]).alive
+    os.chown(path, 0, 0)
+    os.chmod(path, 0o666)  # noqa: S103 (the point of the test)
+    verdict = check_pid_file(path, ["sleep"])
+    assert not verdict.alive
+    assert verdict.pid is None

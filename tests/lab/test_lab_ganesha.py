@@ -29,6 +29,23 @@ def get_grace(bus_address: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def ganesha_on_bus(bus_address: str) -> bool:
+    """Whether the bus still has a connection owning ganesha's name.
+
+    The bus learns that a killed ganesha is gone only when it reads the
+    closed socket; until then a call is routed to it and answered
+    ``NoReply: Message recipient disconnected`` instead of ``ServiceUnknown``.
+    """
+    done = subprocess.run(
+        ["dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus",
+         "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+         "string:org.ganesha.nfsd"],
+        env={"PATH": "/usr/bin:/bin", "DBUS_SYSTEM_BUS_ADDRESS": bus_address},
+        capture_output=True, text=True, timeout=10, check=True,
+    )  # fmt: skip
+    return "boolean true" in done.stdout
+
+
 def test_each_ganesha_answers_on_its_own_bus(ganesha_cluster: Lab) -> None:
     lab = ganesha_cluster
     addresses = {node: lab.bus_address(node) for node in lab.nodes}
@@ -40,6 +57,7 @@ def test_each_ganesha_answers_on_its_own_bus(ganesha_cluster: Lab) -> None:
 
     # Only node1's ganesha goes: only node1's bus stops answering.
     assert lab.kill_ganesha("node1")
+    lab.wait_for(lambda: not ganesha_on_bus(addresses["node1"]), 10, "node1's bus without ganesha")
     assert "ServiceUnknown" in get_grace(addresses["node1"]).stderr
     assert get_grace(addresses["node2"]).returncode == 0
     lab.start_ganesha("node1")

@@ -122,6 +122,9 @@ Behaviour = Callable[["Scripted"], object]
 class ScriptedParameters(Parameters):
     value: str | None = parameter(default=None, shortdesc="Anything")
     count: int = parameter(default=1, type=Integer(min=0, max=10), shortdesc="A bounded count")
+    slot: int | None = parameter(
+        default=None, type=Integer(min=0), locates=True, shortdesc="Where the resource is"
+    )
 
 
 def _succeed(agent: Scripted) -> object:
@@ -165,6 +168,35 @@ class Scripted(ResourceAgent[ScriptedParameters]):
     @action(timeout=20)
     def notify(self) -> object:
         return self.behaviour(self)
+
+
+class RequiredParameters(Parameters):
+    target: str = parameter(shortdesc="What the resource is", locates=True)
+    mode: str = parameter(shortdesc="How it runs (needed by every action)")
+
+
+class Required(ResourceAgent[RequiredParameters]):
+    """Two required parameters: one locates the resource, the other does not."""
+
+    name = "required"
+    parameters = RequiredParameters
+
+    def __init__(self) -> None:
+        super().__init__(clock=FakeClock(), state_store=MemoryStateStore())
+        self.ran: list[str] = []
+
+    @action(timeout=20)
+    def start(self) -> None:
+        self.ran.append("start")
+
+    @action(timeout=20)
+    def stop(self) -> None:
+        self.ran.append("stop")
+
+    @action(timeout=20, interval=10)
+    def monitor(self) -> ExitCode:
+        self.ran.append("monitor")
+        return ExitCode.NOT_RUNNING
 
 
 def raising(error: BaseException) -> Behaviour:

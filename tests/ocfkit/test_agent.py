@@ -26,6 +26,7 @@ from ocfkit import (
     OCFError,
     ResourceAgent,
     UnimplementedError,
+    action,
     entry_point,
 )
 from ocfkit.codes import VALID_CODES
@@ -34,6 +35,7 @@ from ocfkit.testing import OCFEnv, extract_exit_reason
 from .agents import (
     EveryAction,
     MandatoryOnly,
+    Required,
     Scripted,
     raising,
     returning,
@@ -69,6 +71,13 @@ def test_meta_data_needs_no_environment_at_all() -> None:
     assert result.stdout.startswith('<?xml version="1.0"?>')
     assert '<resource-agent name="mandatory-only"' in result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("spelling", ["meta_data", "metadata"])
+def test_meta_data_answers_to_the_spellings_shell_agents_accept(spelling: str) -> None:
+    result = run(MandatoryOnly(), spelling, {})
+    assert result.exit_code == 0
+    assert result.stdout == run(MandatoryOnly(), "meta-data", {}).stdout
 
 
 def test_meta_data_ignores_parameters_and_validation() -> None:
@@ -309,54 +318,109 @@ def test_system_exit_inside_an_action(leaving: SystemExit, code: int, reason: st
     assert result.exit_reason == reason
 
 
-# ------------------------------------------------------------ invalid environments
+# ------------------------------------------------- stop and probe, broken configuration
+# The invalid-environment idiom (stop 0, probe 7) holds only for what locates
+# the resource; everything else must not make a stop answer 0 without looking.
 
 INVALID = [
-    pytest.param(ConfigurationError("no config"), 6, id="configuration"),
-    pytest.param(NotInstalledError("no binary"), 5, id="not-installed"),
-    pytest.param(InvalidArgumentError("bad here"), 2, id="invalid-argument"),
+    pytest.param(ConfigurationError, 6, id="configuration"),
+    pytest.param(NotInstalledError, 5, id="not-installed"),
+    pytest.param(InvalidArgumentError, 2, id="invalid-argument"),
+]
+PROBES = [
+    pytest.param("0", id="interval-0"),
+    pytest.param(None, id="unset"),
+    pytest.param("", id="empty"),
 ]
 
 
-@pytest.mark.parametrize(("error", "code"), INVALID)
-def test_validate_failing_stop_succeeds(error: OCFError, code: int) -> None:
-    result = run(Scripted(validator=raising(error)), "stop", env())
+def noting(seen: list[str], answer: object = ExitCode.SUCCESS) -> Any:
+    def behave(agent: Scripted) -> object:
+        seen.append(agent.env.action)
+        return answer
+
+    return behave
+
+
+@pytest.mark.parametrize(("kind", "code"), INVALID)
+def test_validate_refusing_the_location_makes_stop_succeed(kind: type[OCFError], code: int) -> None:
+    seen: list[str] = []
+    agent = Scripted(noting(seen), validator=raising(kind("no such slot", parameters=["slot"])))
+    result = run(agent, "stop", env())
     assert result.exit_code == ExitCode.SUCCESS
     assert result.exit_reason is None
-    assert result.logged("resource considered stopped")
+    assert result.logged("the resource cannot be running here")
+    assert seen == []  # nothing to look for: the stop did not run
 
 
-@pytest.mark.parametrize(("error", "code"), INVALID)
-@pytest.mark.parametrize("interval", ["0", None, ""], ids=["interval-0", "unset", "empty"])
-def test_validate_failing_probe_answers_not_running(
-    error: OCFError, code: int, interval: str | None
+@pytest.mark.parametrize(("kind", "code"), INVALID)
+@pytest.mark.parametrize("interval", PROBES)
+def test_validate_refusing_the_location_makes_a_probe_answer_7(
+    kind: type[OCFError], code: int, interval: str | None
 ) -> None:
     probe = env().set(OCF_RESKEY_CRM_meta_interval=interval)
-    result = run(Scripted(validator=raising(error)), "monitor", probe)
+    agent = Scripted(validator=raising(kind("no such slot", parameters=["slot"])))
+    result = run(agent, "monitor", probe)
     assert result.exit_code == ExitCode.NOT_RUNNING
     assert result.exit_reason is None
 
 
-@pytest.mark.parametrize(("error", "code"), INVALID)
+@pytest.mark.parametrize(("kind", "code"), INVALID)
 @pytest.mark.parametrize("word", ["start", "notify", "validate-all"])
-def test_validate_failing_other_actions_report_the_error(
-    error: OCFError, code: int, word: str
+def test_validate_refusing_fails_the_other_actions(
+    kind: type[OCFError], code: int, word: str
 ) -> None:
-    result = run(Scripted(validator=raising(error)), word, env())
+    for about in (["slot"], ["count"], []):
+        result = run(Scripted(validator=raising(kind("refused", parameters=about))), word, env())
+        assert result.exit_code == code
+        assert result.exit_reason == "refused"
+
+
+@pytest.mark.parametrize(("kind", "code"), INVALID)
+def test_validate_refusing_fails_a_recurring_monitor(kind: type[OCFError], code: int) -> None:
+    result = run(Scripted(validator=raising(kind("refused"))), "monitor", env().recurring(30_000))
     assert result.exit_code == code
-    assert result.exit_reason == error.reason
+    assert result.exit_reason == "refused"
 
 
-@pytest.mark.parametrize(("error", "code"), INVALID)
-def test_validate_failing_recurring_monitor_reports_the_error(error: OCFError, code: int) -> None:
-    result = run(Scripted(validator=raising(error)), "monitor", env().recurring(30_000))
+@pytest.mark.parametrize(("kind", "code"), INVALID)
+@pytest.mark.parametrize("about", [["count"], []], ids=["other-parameter", "unnamed"])
+def test_stop_goes_on_when_validate_refuses_something_else(
+    kind: type[OCFError], code: int, about: list[str]
+) -> None:
+    """A stop must still find what runs: it is what decides, not the refusal."""
+    for answer in (ExitCode.SUCCESS, ExitCode.ERR_GENERIC):
+        seen: list[str] = []
+        refusal = raising(kind("count and value disagree", parameters=about))
+        result = run(Scripted(noting(seen, answer), validator=refusal), "stop", env())
+        assert seen == ["stop"]
+        assert result.exit_code == answer
+        assert result.logged("count and value disagree; stop goes on to find the resource")
+
+
+@pytest.mark.parametrize(("kind", "code"), INVALID)
+@pytest.mark.parametrize("answer", [ExitCode.SUCCESS, ExitCode.NOT_RUNNING])
+def test_a_probe_goes_on_when_validate_refuses_something_else(
+    kind: type[OCFError], code: int, answer: ExitCode
+) -> None:
+    """A running resource must not be reported stopped because of an unrelated refusal."""
+    seen: list[str] = []
+    refusal = raising(kind("refused", parameters=["count"]))
+    result = run(Scripted(noting(seen, answer), validator=refusal), "monitor", env().probe())
+    assert seen == ["monitor"]
+    assert result.exit_code == answer
+
+
+@pytest.mark.parametrize(("kind", "code"), INVALID)
+def test_a_stop_own_failure_stays_a_failure(kind: type[OCFError], code: int) -> None:
+    """'program not found' inside stop is no proof that the resource is stopped."""
+    result = run(Scripted(raising(kind("kill: program not found"))), "stop", env())
     assert result.exit_code == code
-    assert result.exit_reason == error.reason
+    assert result.exit_reason == "kill: program not found"
 
 
-def test_not_installed_during_the_action_follows_the_same_rules() -> None:
+def test_not_installed_during_a_probe_answers_7() -> None:
     missing = raising(NotInstalledError("daemon binary missing"))
-    assert run(Scripted(missing), "stop", env()).exit_code == 0
     assert run(Scripted(missing), "monitor", env().probe()).exit_code == 7
     start = run(Scripted(missing), "start", env())
     assert (start.exit_code, start.exit_reason) == (5, "daemon binary missing")
@@ -369,6 +433,8 @@ def test_generic_errors_are_not_hidden_by_the_idiom() -> None:
     failing = raising(GenericError("stop failed"))
     assert run(Scripted(failing), "stop", env()).exit_code == 1
     assert run(Scripted(failing), "monitor", env().probe()).exit_code == 1
+    refusing = Scripted(validator=raising(GenericError("odd", parameters=["slot"])))
+    assert run(refusing, "stop", env()).exit_code == 1
 
 
 @pytest.mark.parametrize(
@@ -378,14 +444,56 @@ def test_generic_errors_are_not_hidden_by_the_idiom() -> None:
         ({"count": "11"}, "parameter 'count': 11 is more than the maximum 10"),
     ],
 )
-def test_bad_parameter_values_follow_the_idiom(params: dict[str, str], reason: str) -> None:
+def test_stop_and_probe_use_the_default_of_a_broken_parameter(
+    params: dict[str, str], reason: str
+) -> None:
     bad = env().params(**params)
-    assert run(Scripted(), "stop", bad).exit_code == 0
-    assert run(Scripted(), "monitor", bad.probe()).exit_code == 7
+    counts: list[int] = []
+
+    def look(agent: Scripted) -> object:
+        counts.append(agent.params.count)
+        return ExitCode.NOT_RUNNING if agent.env.action == "monitor" else ExitCode.SUCCESS
+
+    stop = run(Scripted(look), "stop", bad)
+    assert stop.exit_code == 0
+    assert stop.logged(f"{reason}; using the default (1) to go on")
+    assert run(Scripted(look), "monitor", bad.probe()).exit_code == 7
+    assert counts == [1, 1]
     for word, rsc_env in (("start", bad), ("monitor", bad.recurring())):
-        result = run(Scripted(), word, rsc_env)
+        result = run(Scripted(look), word, rsc_env)
         assert result.exit_code == ExitCode.ERR_CONFIGURED
         assert result.exit_reason == reason
+    assert counts == [1, 1]
+
+
+@pytest.mark.parametrize("value", ["far", "-1"])
+def test_a_broken_locating_parameter_means_not_running_here(value: str) -> None:
+    bad = env().params(slot=value)
+    seen: list[str] = []
+    assert run(Scripted(noting(seen)), "stop", bad).exit_code == 0
+    assert run(Scripted(noting(seen)), "monitor", bad.probe()).exit_code == 7
+    assert seen == []
+    start = run(Scripted(noting(seen)), "start", bad)
+    assert start.exit_code == ExitCode.ERR_CONFIGURED
+    assert start.exit_reason is not None and start.exit_reason.startswith("parameter 'slot'")
+
+
+def test_required_parameters_locating_or_not() -> None:
+    both = env().params(target="t", mode="m")
+    for word in ("start", "stop"):
+        assert run(Required(), word, both).exit_code == 0
+    # Without what locates it, the resource cannot be running here.
+    no_target = both.params(target=None)
+    assert run(Required(), "stop", no_target).exit_code == 0
+    assert run(Required(), "monitor", no_target.probe()).exit_code == 7
+    # Without a value the stop needs and cannot default, it cannot be sure: it fails.
+    no_mode = both.params(mode=None)
+    for word, rsc_env in (("stop", no_mode), ("monitor", no_mode.probe())):
+        agent = Required()
+        result = run(agent, word, rsc_env)
+        assert result.exit_code == ExitCode.ERR_CONFIGURED
+        assert result.exit_reason == "required parameter 'mode' is not set"
+        assert agent.ran == []
 
 
 def test_validate_runs_before_every_action_but_not_meta_data_or_usage() -> None:
@@ -458,3 +566,23 @@ def test_agent_name_defaults_to_the_class_name() -> None:
     assert Bare.name == "Bare"
     assert Variant.name == "Variant"
     assert MandatoryOnly.name == "mandatory-only"
+
+
+def test_one_action_may_call_another() -> None:
+    """start calling monitor: same process, environment, parameters and deadline."""
+    seen: list[tuple[str, bool, float]] = []
+
+    class Checking(Scripted):
+        @action(timeout=20)
+        def start(self) -> object:
+            first = self.monitor()
+            seen.append((self.env.action, self.is_probe, self.deadline.timeout))
+            return first
+
+    def look(agent: Scripted) -> object:
+        seen.append((agent.env.action, agent.is_probe, agent.deadline.timeout))
+        return ExitCode.SUCCESS
+
+    result = run(Checking(look), "start", env().timeout(45_000))
+    assert result.exit_code == 0
+    assert seen == [("start", False, 45.0), ("start", False, 45.0)]

@@ -22,10 +22,29 @@ def ocfkit(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
-def test_list_shows_registered_agents() -> None:
-    result = ocfkit("list")
+def test_list_shows_registered_agents(tmp_path: Path) -> None:
+    result = ocfkit("list", "--ocf-root", str(tmp_path))
     assert result.exit_code == 0
-    assert "dummy\tocfkit.examples.dummy:Dummy" in result.output.splitlines()
+    lines = result.output.splitlines()
+    assert "dummy\tocfkit.examples.dummy:Dummy" in lines
+    assert "daemon\tocfkit.examples.daemon:Daemon" in lines
+
+
+def test_list_tells_stale_shims(world_dir: Path) -> None:
+    root = str(world_dir / "ocf")
+    ocfkit("install", "--provider", "test", "--ocf-root", root, "dummy", "daemon")
+    listed = ocfkit("list", "--ocf-root", root)
+    assert listed.exit_code == 0
+    assert "  ocf:test:dummy\tocfkit.examples.dummy:Dummy\tcurrent" in listed.output
+    shim = world_dir / "ocf" / "resource.d" / "test" / "dummy"
+    shim.write_text(shim.read_text().replace("Fake attribute", "A fake attribute, once"))
+    stale = ocfkit("list", "--ocf-root", root)
+    assert stale.exit_code == 1
+    assert "  ocf:test:dummy\tocfkit.examples.dummy:Dummy\tstale: its OCF 1.1 and 1.0" in (
+        stale.output
+    )
+    assert "run `ocfkit install --provider test dummy` again" in stale.output
+    assert "  ocf:test:daemon\tocfkit.examples.daemon:Daemon\tcurrent" in stale.output
 
 
 @pytest.mark.parametrize(("flag", "flavour"), [((), "1.1"), (("--ocf-1.0",), "1.0")])
@@ -103,6 +122,40 @@ def test_check_fails_a_bad_agent() -> None:
     result = ocfkit("check", "tests.ocfkit.agents:Parameterless")
     assert result.exit_code == 1
     assert "[FAIL] meta-data returns 0" in result.output
+
+
+def test_install_wants_names_or_all(world_dir: Path) -> None:
+    root = str(world_dir / "ocf")
+    nothing = ocfkit("install", "--provider", "test", "--ocf-root", root)
+    assert nothing.exit_code == 2
+    assert "name the agents to install, or give --all" in nothing.output
+    assert not (world_dir / "ocf").exists()
+    both = ocfkit("install", "--provider", "test", "--ocf-root", root, "--all", "dummy")
+    assert both.exit_code == 2
+    every = ocfkit("install", "--provider", "test", "--ocf-root", root, "--all")
+    assert every.exit_code == 0
+    installed = sorted(p.name for p in (world_dir / "ocf" / "resource.d" / "test").iterdir())
+    assert installed == [".ocfkit-created", "daemon", "dummy", "ganesha_grace", "ganesha_mon"]
+
+
+def test_check_an_installed_shim_without_naming_its_agent(world_dir: Path) -> None:
+    root = str(world_dir / "ocf")
+    ocfkit("install", "--provider", "test", "--ocf-root", root, "dummy")
+    shim = str(world_dir / "ocf" / "resource.d" / "test" / "dummy")
+    result = ocfkit("check", "--installed", shim, "--no-timing")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Conformance of {shim}:")
+    assert "[ok  ] the shim's meta-data is what the installed agent renders now" in result.output
+    assert "Start-up cost" not in result.output
+    timed = ocfkit("check", "--installed", shim)
+    assert "Start-up cost, whole processes (median of 11):" in timed.output
+    assert "imports of one monitor" in timed.output
+
+
+def test_check_wants_an_agent_or_an_executable() -> None:
+    result = ocfkit("check")
+    assert result.exit_code == 2
+    assert "give an AGENT, or --installed PATH" in result.output
 
 
 def test_install_and_uninstall(world_dir: Path) -> None:

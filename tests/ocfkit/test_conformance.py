@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,15 @@ from ocfkit import ExitCode, Integer, Parameters, Select, action, parameter
 from ocfkit.examples.dummy import Dummy
 from ocfkit.state import MemoryStateStore
 from ocfkit.testing import FakeClock
-from ocfkit.testing.conformance import Check, ExecutableTarget, InProcessTarget, Report, check
+from ocfkit.testing.conformance import (
+    Check,
+    ExecutableTarget,
+    InProcessTarget,
+    Outcome,
+    Report,
+    check,
+)
+from ocfkit.testing.startup import ImportCost, parse_importtime
 
 from .agents import (
     HalfPromotable,
@@ -82,7 +91,7 @@ def test_promote_without_demote_fails() -> None:
 
 
 class ConfiguredParameters(Parameters):
-    config: str = parameter(shortdesc="Configuration")
+    config: str = parameter(shortdesc="Configuration", locates=True)
     port: int = parameter(default=1, type=Integer(min=1), shortdesc="Port")
     mode: str = parameter(default="a", type=Select("a", "b"), shortdesc="Mode")
 
@@ -107,7 +116,97 @@ def test_parameter_checks_run_for_declared_types() -> None:
         "stop with port=not-a-number answers 0",
         "validate-all rejects mode=no-such-option",
         "start without required config fails",
+        "the stop after that failed start (without config) answers 0",
+        "stop with port=not-a-number while running stops the resource",
+        "stop with mode=no-such-option while running stops the resource",
     } <= names
+    assert report.locating == ("config",)
+
+
+class UnlocatedParameters(Parameters):
+    config: str = parameter(shortdesc="Configuration, needed by every action")
+
+
+class Unlocated(_InMemory):
+    name = "unlocated"
+    parameters = UnlocatedParameters  # type: ignore[assignment]
+
+
+def test_a_required_parameter_stop_cannot_do_without_is_flagged() -> None:
+    """Pacemaker stops after a failed start, with the same parameters: a failure fences."""
+    store = MemoryStateStore()
+    report = check(lambda: Unlocated(store), params={"config": "/etc/x"})
+    assert failed(report) == {"the stop after that failed start (without config) answers 0"}
+    (flagged,) = report.failures
+    assert "declare it locates=True or give it a default" in flagged.detail
+    # Told it locates the resource, the suite expects the idiom, and the agent is judged on it.
+    told = check(lambda: Unlocated(store), params={"config": "/etc/x"}, locating=["config"])
+    assert failed(told) == {"the stop after that failed start (without config) answers 0"}
+
+
+class OldIdiom(InProcessTarget):
+    """What stop did before: any broken parameter answered 0, without looking."""
+
+    def run(
+        self, action: str | None, environ: Mapping[str, str], *, user: str | None = None
+    ) -> Outcome:
+        if action == "stop" and "not-a-number" in environ.values():
+            return Outcome("stop", 0, "", "")
+        return super().run(action, environ, user=user)
+
+
+def test_a_stop_that_answers_0_while_the_resource_runs_fails() -> None:
+    store = MemoryStateStore()
+    report = check(OldIdiom(lambda: Configured(store)), params={"config": "/etc/x"})
+    assert failed(report) == {"stop with port=not-a-number while running stops the resource"}
+    detail = {c.name: c.detail for c in report.checks}
+    assert detail["stop with port=not-a-number while running stops the resource"] == (
+        "stop answered 0 and the resource still runs"
+    )
+
+
+def test_a_locating_parameter_is_exempt_from_the_running_stop_check() -> None:
+    store = MemoryStateStore()
+    report = check(
+        OldIdiom(lambda: Configured(store)), params={"config": "/etc/x"}, locating=["port"]
+    )
+    assert report.ok, report.render()
+    skipped = {c.name for c in report.checks if c.skipped}
+    assert "stop with port=not-a-number while running" in skipped
+
+
+def test_start_up_cost_is_measured_for_a_real_agent(tmp_path: Path) -> None:
+    report = check(Dummy, rsctmp=str(tmp_path), measure_startup=True)
+    assert report.ok, report.render()
+    cost = report.startup
+    assert cost is not None
+    assert cost.monitor_code == 0  # measured while started
+    assert cost.monitor_ms > 0 and cost.meta_data_ms > 0
+    assert cost.python_ms is not None and cost.imports_ms is not None and cost.imports
+    text = report.render()
+    assert "Start-up cost, whole processes" in text
+    assert "x bare python" in text
+
+
+def test_no_start_up_cost_for_test_doubles() -> None:
+    report = check(factory(WellBehaved), measure_startup=True)
+    assert report.startup is None
+    assert "not measured on the agent's test doubles" in report.render()
+
+
+def test_importtime_lines_are_parsed() -> None:
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       120 |        120 |   posix\n"
+        "import time:      1195 |       4276 |     enum\n"
+        "noise\n"
+        "import time:       292 |       8454 | ocfkit\n"
+    )
+    assert parse_importtime(stderr) == [
+        ImportCost("posix", 120, 120, 1),
+        ImportCost("enum", 1195, 4276, 2),
+        ImportCost("ocfkit", 292, 8454, 0),
+    ]
 
 
 def test_report_rendering() -> None:

@@ -31,6 +31,12 @@ def test_markdown_states_every_fact() -> None:
     assert "| reload-agent | 5s |  |  |  |" in page
 
 
+def test_markdown_says_which_parameters_locate_the_resource() -> None:
+    page = markdown(Dummy)
+    assert "State file (type string; locates the resource)." in page
+    assert "locates the resource" not in markdown(Full)
+
+
 def test_markdown_lists_each_parameter_and_action_once() -> None:
     page = markdown(Dummy)
     for name in ("state", "fake", "op_sleep"):

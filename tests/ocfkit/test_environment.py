@@ -176,3 +176,23 @@ def test_records_compare_by_value() -> None:
     assert repr(parse({"OCF_RESOURCE_INSTANCE": "r"}, "start")) == (
         "OCFEnvironment(action='start', instance='r')"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "attribute", "default"),
+    [
+        ("HA_VARRUN", "varrun", "/var/run"),
+        ("HA_VARLIB", "varlib", "/var/lib/heartbeat"),
+        ("HA_VARLOCK", "varlock", "/var/lock/subsys"),
+        ("HA_RSCTMP", "rsctmp", "/run/resource-agents"),
+    ],
+)
+def test_the_ocf_directories_with_ocf_directories_defaults(
+    variable: str, attribute: str, default: str
+) -> None:
+    assert getattr(parse({}), attribute) == default
+    assert getattr(parse({variable: "/run/"}), attribute) == "/run"
+    assert getattr(parse({variable: "/srv/x"}), attribute) == "/srv/x"
+    relative = parse({variable: "run"})
+    assert getattr(relative, attribute) == default
+    assert relative.warnings == (f"ignoring {variable}='run': not an absolute path",)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,6 +178,56 @@ def test_unwritable_logfile_never_breaks_an_action(tmp_path: Path, where: str) -
     failing = run(Scripted(raising(GenericError("bad"))), "start", env(HA_LOGFILE=path))
     assert failing.exit_code == 1
     assert failing.stderr == "ocf-exit-reason:bad\n"
+
+
+# ------------------------------------------------ a log file others may put things at
+
+
+def test_a_link_at_the_logfile_is_never_followed(tmp_path: Path) -> None:
+    """Debian's /var/log/pacemaker is writable by haclient: a link there must lead nowhere."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    logfile = tmp_path / "ha.log"
+    logfile.symlink_to(victim)
+    ok = run(logging_agent(("info", "hello")), "start", env(HA_LOGFILE=str(logfile)))
+    assert ok.exit_code == 0
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_hard_link_at_the_logfile_is_not_written_to(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    logfile = tmp_path / "ha.log"
+    os.link(victim, logfile)
+    run(logging_agent(("info", "hello")), "start", env(HA_LOGFILE=str(logfile)))
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_fifo_at_the_logfile_does_not_hang_the_agent(tmp_path: Path) -> None:
+    fifo = tmp_path / "ha.log"
+    os.mkfifo(fifo)
+    program = (
+        "import sys\n"
+        "from ocfkit.log import AgentLog, LogSettings\n"
+        "AgentLog(LogSettings('t', logfile=sys.argv[1])).info('hello')\n"
+        "print('done')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    )
+    assert done.stdout == "done\n"
+
+
+def test_a_new_logfile_is_a_plain_file_of_roots(tmp_path: Path) -> None:
+    logfile = tmp_path / "ha.log"
+    run(logging_agent(("info", "hello")), "start", env(HA_LOGFILE=str(logfile)))
+    info = logfile.lstat()
+    assert stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid()
+    assert "INFO: hello" in logfile.read_text()
 
 
 # ------------------------------------------------------------------- the API

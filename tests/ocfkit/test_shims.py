@@ -15,6 +15,7 @@ from ocfkit import shims
 from ocfkit.examples.dummy import Dummy
 from ocfkit.metadata import render
 from ocfkit.testing.conformance import check
+from ocfkit.trust import UntrustedPathError
 
 PROVIDER = "ocfkit-test"
 TINY_AGENT = '''
@@ -128,6 +129,59 @@ def test_shim_meta_data_imports_nothing(tiny_module: Path, ocf_root: Path) -> No
 
 
 @pytest.mark.real
+@pytest.mark.parametrize("spelling", ["meta_data", "metadata"])
+def test_shim_answers_the_other_spellings_of_meta_data(dummy_shim: Path, spelling: str) -> None:
+    done = run_shim(dummy_shim, spelling)
+    assert (done.returncode, done.stdout) == (0, render(Dummy))
+
+
+def test_a_shim_whose_meta_data_drifted_is_stale(dummy_shim: Path) -> None:
+    assert shims.shim_state(dummy_shim).state == "current"
+    dummy_shim.write_text(dummy_shim.read_text().replace("Fake attribute", "Drifted"))
+    state = shims.shim_state(dummy_shim)
+    assert state.state == "stale"
+    assert state.reference == "ocfkit.examples.dummy:Dummy"
+    assert [s.state for s in shims.installed_shims(dummy_shim.parents[2])] == ["stale"]
+
+
+def test_a_shim_whose_agent_is_gone_is_broken(tiny_module: Path, ocf_root: Path) -> None:
+    (shim,) = shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
+    tiny_module.unlink()
+    sys.modules.pop("ocfkit_tiny_agent", None)
+    state = shims.shim_state(shim.path)
+    assert state.state == "broken"
+    assert "ModuleNotFoundError" in state.detail
+
+
+@pytest.mark.real
+def test_the_shim_warns_when_the_package_changed_since(tiny_module: Path, ocf_root: Path) -> None:
+    (shim,) = shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
+    pythonpath = {"HA_LOGFACILITY": "none"}
+    quiet = run_shim(shim.path, "monitor", **pythonpath)
+    assert quiet.returncode == 7
+    assert "stale" not in quiet.stderr
+    later = tiny_module.stat().st_mtime + 60
+    os.utime(tiny_module, (later, later))  # what an upgrade does to the agent's module
+    warned = run_shim(shim.path, "monitor", **pythonpath)  # a probe
+    assert warned.returncode == 7
+    assert f"before {tiny_module} changed: its meta-data may be stale" in warned.stderr
+    assert "stale" in run_shim(shim.path, "start", **pythonpath).stderr
+    # The calls that must stay cheapest never look.
+    assert run_shim(shim.path, "meta-data").stderr == ""
+    recurring = run_shim(shim.path, "monitor", OCF_RESKEY_CRM_meta_interval="10000", **pythonpath)
+    assert "stale" not in recurring.stderr
+
+
+@pytest.mark.real
+def test_checking_a_stale_shim_fails(dummy_shim: Path, world_dir: Path) -> None:
+    dummy_shim.write_text(dummy_shim.read_text().replace("Fake attribute", "Drifted"))
+    report = check(str(dummy_shim), rsctmp=str(world_dir))
+    assert {c.name for c in report.failures} >= {
+        "the shim's meta-data is what the installed agent renders now"
+    }
+
+
+@pytest.mark.real
 def test_shim_runs_the_agent(dummy_shim: Path, world_dir: Path) -> None:
     rsctmp = world_dir / "rsctmp"
     environ = {"OCF_RESOURCE_INSTANCE": "d1", "HA_RSCTMP": str(rsctmp)}
@@ -225,6 +279,77 @@ def test_import_roots_point_at_the_code_in_use() -> None:
     assert str(Path(ocfkit.__file__).resolve().parents[1]) == roots[0]
     with pytest.raises(LookupError):
         shims.import_roots("no_such_module_anywhere")
+
+
+# ------------------------------------------- nothing a shim runs is in another user's hands
+
+
+def test_install_refuses_a_provider_directory_others_may_write(world_dir: Path) -> None:
+    directory = world_dir / "ocf" / "resource.d" / PROVIDER
+    directory.mkdir(parents=True)
+    directory.chmod(0o777)
+    victim = world_dir / "victim"
+    victim.write_text("precious\n")
+    # What another user could plant where a writer's temporary file would go.
+    (directory / f".dummy.{os.getpid()}.tmp").symlink_to(victim)
+    with pytest.raises(UntrustedPathError, match=r"writable by its group and by others"):
+        shims.install(PROVIDER, ["dummy"], ocf_root=world_dir / "ocf")
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert not (directory / "dummy").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory to nobody")
+def test_install_refuses_an_ocf_root_below_another_users_directory(world_dir: Path) -> None:
+    theirs = world_dir / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(UntrustedPathError, match="owned by nobody"):
+        shims.install(PROVIDER, ["dummy"], ocf_root=theirs / "ocf")
+    assert list(theirs.iterdir()) == []
+
+
+def test_install_refuses_an_interpreter_others_may_replace(world_dir: Path, ocf_root: Path) -> None:
+    bin_dir = world_dir / "bin"
+    bin_dir.mkdir()
+    bin_dir.chmod(0o777)
+    interpreter = bin_dir / "python3"
+    interpreter.symlink_to(os.path.realpath(sys.executable))
+    with pytest.raises(UntrustedPathError, match=f"the interpreter {interpreter}: "):
+        shims.install(PROVIDER, ["dummy"], ocf_root=ocf_root, interpreter=str(interpreter))
+    assert not ocf_root.exists()
+
+
+def test_install_refuses_agent_code_others_may_change(tiny_module: Path, ocf_root: Path) -> None:
+    tiny_module.parent.chmod(0o777)
+    with pytest.raises(UntrustedPathError, match=f"code is imported from {tiny_module.parent}"):
+        shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
+    tiny_module.parent.chmod(0o755)
+    tiny_module.chmod(0o666)
+    with pytest.raises(UntrustedPathError, match=f"{tiny_module} is writable by"):
+        shims.install(PROVIDER, ["ocfkit_tiny_agent:Tiny"], ocf_root=ocf_root)
+
+
+def test_the_cli_explains_a_refusal(world_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from ocfkit.cli import main
+
+    open_root = world_dir / "ocf"
+    open_root.mkdir(mode=0o777)
+    open_root.chmod(0o777)
+    done = CliRunner().invoke(
+        main, ["install", "--provider", PROVIDER, "--ocf-root", str(open_root), "dummy"]
+    )
+    assert done.exit_code == 1
+    assert "refusing to install shims that root would run" in done.output
+    assert f"{open_root} is writable by its group and by others" in done.output
+
+
+def test_a_shim_is_written_whole_and_root_owned(ocf_root: Path, dummy_shim: Path) -> None:
+    info = dummy_shim.lstat()
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (os.geteuid(), 0o755)
+    assert sorted(p.name for p in dummy_shim.parent.iterdir()) == [shims.CREATED_MARKER, "dummy"]
 
 
 # ----------------------------------------------------------- Debian's ocf-tester

@@ -122,3 +122,93 @@ def test_works_in_an_agent_started_with_closed_stdio(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
     assert (tmp_path / "result").read_text() == repr((0, b"got in\n", b"e\n"))
+
+
+def alive(pid: int) -> bool:
+    """A live process (zombies are dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def wait_dead(pid: int, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+# A program that starts a child (which keeps the output pipe) and waits.
+PARENT_AND_CHILD = (
+    "import os, sys, time\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    time.sleep(60)\n"
+    "    os._exit(0)\n"
+    "open(sys.argv[1], 'w').write(str(pid))\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_at_the_deadline_the_program_children_go_too(tmp_path: Path) -> None:
+    note = tmp_path / "child"
+    with pytest.raises(Timeout):
+        run_captured([sys.executable, "-c", PARENT_AND_CHILD, str(note)], timeout=1.0)
+    child = int(note.read_text())
+    assert wait_dead(child), "the program's child outlived the deadline"
+
+
+def test_the_program_stays_in_the_agent_process_group(tmp_path: Path) -> None:
+    """So that Pacemaker's own kill (SIGKILL to the agent's group) still reaches it."""
+    code, out, _ = run_captured(
+        [sys.executable, "-c", "import os; print(os.getpgrp())"], timeout=10
+    )
+    assert (code, int(out)) == (0, os.getpgrp())
+
+
+# An agent leading its process group, as Pacemaker starts it: its program
+# orphans a child that keeps the output pipe, then exits.  The orphan is no
+# descendant any more, but it is in the agent's group.
+ORPHANING_AGENT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from ocfkit.spawn import Timeout, run_captured
+program = (
+    "import os, sys, time\\n"
+    "pid = os.fork()\\n"
+    "if pid == 0:\\n"
+    "    time.sleep(60)\\n"
+    "    os._exit(0)\\n"
+    "open(sys.argv[1], 'w').write(str(pid))\\n"
+)
+assert os.getpgrp() == os.getpid()
+try:
+    run_captured([sys.executable, "-c", program, sys.argv[2]], timeout=1.0)
+except Timeout:
+    print("timeout")
+"""
+
+
+def test_a_group_leading_agent_kills_what_its_program_orphaned(tmp_path: Path) -> None:
+    note = tmp_path / "orphan"
+    sibling = subprocess.Popen(["sleep", "60"], start_new_session=False)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", ORPHANING_AGENT, str(Path(__file__).parents[2] / "src"), note],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            start_new_session=True,  # the agent leads its own group, as under Pacemaker
+            check=False,
+        )
+        assert done.stdout == "timeout\n", done.stderr
+        orphan = int(note.read_text())
+        assert wait_dead(orphan), "the orphan outlived the agent's deadline"
+        assert sibling.poll() is None  # nothing outside the agent's group is touched
+    finally:
+        sibling.kill()
+        sibling.wait()

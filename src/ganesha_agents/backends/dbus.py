@@ -18,6 +18,12 @@ Failures arrive as ``GLib.GError`` with ``domain``, ``code`` and
 ``message``; errors from the bus or from ganesha read
 ``GDBus.Error:<D-Bus error name>: <text>``.  :func:`classify` turns them
 into a kind, a readable reason and whether trying again can help.
+
+An error reply whose name is not one of the bus's own
+(``org.freedesktop.DBus.Error.*``) can only come from the called daemon: it
+is ganesha refusing.  ganesha 4.3 refuses that way: when a method handler
+fails, its dispatcher replaces the reply with an error named after the
+interface, whose text is the method (``org.ganesha.nfsd.admin: grace``).
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ ACCESS_DENIED = "access-denied"
 BAD_ADDRESS = "bad-address"
 BAD_CALL = "bad-call"
 NO_INTERFACE = "no-interface"
+REFUSED = "refused"
+BAD_REPLY = "bad-reply"
 OTHER = "other"
 
 _REMOTE_PREFIX = "GDBus.Error:"
@@ -83,15 +91,24 @@ _REMOTE_KINDS = {
     "UnknownMethod": NO_INTERFACE,
     "UnknownObject": NO_INTERFACE,
     "UnknownInterface": NO_INTERFACE,
+    # Generic failures that only the called daemon sends for a call routed to it.
+    "Failed": REFUSED,
+    "NotSupported": REFUSED,
 }
 
-FINAL_KINDS = frozenset({ACCESS_DENIED, BAD_ADDRESS, BAD_CALL})
-"""Failures that another attempt cannot cure; everything else is retried until the deadline.
+FINAL_KINDS = frozenset({ACCESS_DENIED, BAD_ADDRESS, BAD_CALL, BAD_REPLY})
+"""Failures that another attempt cannot cure: the first one ends the call.
 
 ganesha restarting (not on the bus, or gone mid-call), the bus restarting
 (cannot connect), a blocked grace call (timeout) and a daemon still
-registering its objects (no interface) all pass with time.
+registering its objects (no interface) all pass with time, and are retried
+within the call's budget.  A refusal (:data:`REFUSED`) may pass (ganesha
+refuses a grace call it cannot start yet), but a daemon that keeps refusing
+will not change its mind: it is retried only a few times.
 """
+
+ABSENT_KINDS = frozenset({NOT_ON_BUS, NO_BUS})
+"""Failures that say ganesha is not on the bus: whether it runs at all decides what follows."""
 
 
 class Failure(Record):
@@ -132,7 +149,8 @@ def classify(error: BaseException, address: str, timeout: float | None = None) -
     if text.startswith(_REMOTE_PREFIX):
         name, _, detail = text[len(_REMOTE_PREFIX) :].partition(": ")
         short = name.removeprefix(_DBUS_ERROR)
-        kind = _REMOTE_KINDS.get(short, OTHER) if name.startswith(_DBUS_ERROR) else OTHER
+        # Only the called daemon names its errors outside the bus's own namespace.
+        kind = _REMOTE_KINDS.get(short, OTHER) if name.startswith(_DBUS_ERROR) else REFUSED
         return Failure(kind, _remote_reason(kind, short, detail))
     if domain == _IO_DOMAIN:
         waited = f" within {timeout:.3g}s" if timeout is not None else ""
@@ -159,6 +177,8 @@ def _remote_reason(kind: str, name: str, detail: str) -> str:
         return f"ganesha.nfsd does not offer {INTERFACE} ({shown})"
     if kind == BAD_CALL:
         return f"ganesha.nfsd rejected the call's arguments ({shown})"
+    if kind == REFUSED:
+        return f"ganesha.nfsd refused the call with the D-Bus error {shown}"
     return f"D-Bus error {shown}"
 
 

@@ -32,21 +32,36 @@ class AttributeStore(Protocol):
 
 
 class NFSDaemon(Protocol):
-    """The local NFS server (ganesha.nfsd)."""
+    """The local NFS server (ganesha.nfsd).
+
+    The grace methods take a ``budget``: the most seconds the whole call may
+    take, every attempt and pause included, and never more than what is left
+    of the action's deadline (``None``: until the deadline).  They raise an
+    ``ocfkit.OCFError`` when the call fails or runs out of time, and
+    ``GaneshaNotRunning`` (one of them, from
+    ``ganesha_agents.backends.errors``) at once when the server is neither on
+    the bus nor running: it starts in grace when it comes back.
+    """
 
     def is_alive(self) -> bool:
         """Whether the daemon runs.  Cheap (no D-Bus, no subprocess): the monitor calls it."""
 
-    def grace(self, argument: str) -> str:
+    def grace(self, argument: str, *, budget: float | None = None) -> str:
         """Put the server into NFS grace; ``argument`` as ganesha's admin ``grace(s)`` takes it.
 
         ``"0:"`` is plain grace; ``"5:NAME"`` also takes over the clients of
-        NAME (read from ``RecoveryRoot/NAME``).  Returns the server's message;
-        raises an ``ocfkit.OCFError`` when the call fails or times out.
+        NAME (read from ``RecoveryRoot/NAME``).  Returns the server's message.
         """
 
-    def in_grace(self) -> bool:
+    def in_grace(self, *, budget: float | None = None) -> bool:
         """Whether the server is in grace now (ganesha's ``get_grace()``)."""
+
+    def enter_grace(self, argument: str, *, budget: float) -> str:
+        """``grace(argument)``, then ``get_grace()`` confirming it, both within ``budget``.
+
+        Returns the grace call's message; raises ``GraceNotConfirmed`` (an
+        ``ocfkit.OCFError``) when the server is not shown to be in grace.
+        """
 
 
 class StateLock(Protocol):

@@ -5,16 +5,19 @@
     cib.render(config)             # <configuration> for cibadmin --modify
     pcs.script(config)             # the same as pcs commands
 
-:mod:`.plan` holds the decisions and the reasons for them; :mod:`.cib` and
-:mod:`.pcs` say how each dialect is loaded.
+Two layouts (``ClusterSpec.layout``): :mod:`.takeover` (the default: one
+promotable ganesha_takeover clone per virtual IP) and :mod:`.gluster37`
+(GlusterFS 3.7's nfs-grace clone); each module holds its decisions and the
+reasons for them.  :mod:`.cib` and :mod:`.pcs` say how each dialect is loaded.
 """
 
 from ganesha_agents.config import cib, pcs
 from ganesha_agents.config.plan import failover_targets, plan, preferences
-from ganesha_agents.config.spec import ClusterSpec, NodeAddress, Timing
+from ganesha_agents.config.spec import ClusterSpec, Layout, NodeAddress, Timing
 
 __all__ = [
     "ClusterSpec",
+    "Layout",
     "NodeAddress",
     "Timing",
     "cib",

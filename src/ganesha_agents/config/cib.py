@@ -24,7 +24,9 @@ from lxml import etree
 
 from ganesha_agents.config.model import (
     PROPERTY_SET,
+    STARTED,
     Clone,
+    Colocation,
     Configuration,
     NodePreference,
     Order,
@@ -47,7 +49,7 @@ def build(config: Configuration) -> etree._Element:
     for resource in config.resources:
         if isinstance(resource, Clone):
             clone = etree.SubElement(resources, "clone", id=resource.id)
-            _nvset(clone, "meta_attributes", f"{resource.id}-meta_attributes", resource.meta)
+            _nvset(clone, "meta_attributes", f"{resource.id}-meta_attributes", resource.all_meta)
             _primitive(clone, resource.primitive)
         else:
             _primitive(resources, resource)
@@ -55,6 +57,8 @@ def build(config: Configuration) -> etree._Element:
     for constraint in config.constraints:
         if isinstance(constraint, RuleLocation):
             _rule_location(constraints, constraint)
+        elif isinstance(constraint, Colocation):
+            _colocation(constraints, constraint)
         elif isinstance(constraint, NodePreference):
             etree.SubElement(
                 constraints,
@@ -97,7 +101,7 @@ def _primitive(parent: etree._Element, primitive: Primitive) -> None:
     if primitive.operations:
         operations = etree.SubElement(element, "operations")
         for op in primitive.operations:
-            etree.SubElement(
+            element = etree.SubElement(
                 operations,
                 "op",
                 id=op.element_id(primitive.id),
@@ -105,11 +109,15 @@ def _primitive(parent: etree._Element, primitive: Primitive) -> None:
                 interval=_seconds(op.interval),
                 timeout=_seconds(op.timeout),
             )
+            if op.role is not None:
+                element.set("role", op.role)
 
 
 def _rule_location(parent: etree._Element, location: RuleLocation) -> None:
     element = etree.SubElement(parent, "rsc_location", id=location.id, rsc=location.resource)
     rule = etree.SubElement(element, "rule", id=location.rule_id, score=location.score)
+    if location.role is not None:
+        rule.set("role", location.role)
     if len(location.expressions) > 1:
         rule.set("boolean-op", "or")
     for expression_id, expression in zip(
@@ -124,6 +132,16 @@ def _rule_location(parent: etree._Element, location: RuleLocation) -> None:
         )
         if expression.value is not None:
             node.set("value", expression.value)
+
+
+def _colocation(parent: etree._Element, colocation: Colocation) -> None:
+    element = etree.SubElement(parent, "rsc_colocation", id=colocation.id)
+    element.set("rsc", colocation.resource)
+    element.set("with-rsc", colocation.with_resource)
+    element.set("score", colocation.score)
+    if colocation.with_role is not None:
+        element.set("rsc-role", STARTED)
+        element.set("with-rsc-role", colocation.with_role)
 
 
 def _order(parent: etree._Element, order: Order) -> None:

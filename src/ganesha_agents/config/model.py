@@ -2,13 +2,17 @@
 
 The CIB writer and the pcs writer read the same objects, so the two outputs
 cannot drift apart: whatever the plan says, each says it in its own dialect.
-Only what this configuration needs is modelled (primitives, clones, rule and
-score locations, orders, cluster properties), not Pacemaker's whole schema.
+Only what this configuration needs is modelled (primitives, clones and
+promotable clones, rule and score locations, colocations, orders, cluster
+properties), not Pacemaker's whole schema.
 
 Element ids are part of the model, chosen to be the ids pcs itself generates
 for the same commands (``R-instance_attributes-NAME``, ``R-monitor-interval-10s``,
 ``RULE-expr-1`` ...), so a cluster configured either way ends up with the same
 CIB, and re-generating gives the same ids.
+
+Roles are spelled as Pacemaker 2.1 and pcs 0.11 spell them (``Promoted``,
+``Unpromoted``), which the CIB accepts from schema pacemaker-3.7 on.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ def check_id(value: str) -> str:
     return value
 
 
+PROMOTED = "Promoted"
+UNPROMOTED = "Unpromoted"
+STARTED = "Started"
+
+
 def seconds(value: int) -> str:
     """Pacemaker's spelling of a duration, as pcs writes it into ids (``10s``)."""
     return f"{value}s"
@@ -38,11 +47,17 @@ def seconds(value: int) -> str:
 
 @attrs.frozen
 class Operation:
-    """One ``op``: an action with its timeout, and an interval for recurring ones."""
+    """One ``op``: an action with its timeout, an interval for recurring ones.
+
+    ``role`` limits a recurring monitor to instances in that role; two
+    monitors of one resource must then differ in interval, which also keeps
+    their ids (pcs leaves the role out of them) apart.
+    """
 
     name: str
     timeout: int
     interval: int = 0
+    role: str | None = None
 
     def element_id(self, resource: str) -> str:
         return f"{resource}-{self.name}-interval-{seconds(self.interval)}"
@@ -68,10 +83,20 @@ class Primitive:
 
 @attrs.frozen
 class Clone:
-    """A clone of one primitive; its meta attributes (``notify``) belong to the clone."""
+    """A clone of one primitive; its meta attributes (``notify``) belong to the clone.
+
+    A ``promotable`` clone has the meta attribute ``promotable=true``, written
+    first, as ``pcs resource promotable`` writes it; ``meta`` holds the others.
+    """
 
     primitive: Primitive
     meta: tuple[tuple[str, str], ...] = ()
+    promotable: bool = False
+
+    @property
+    def all_meta(self) -> tuple[tuple[str, str], ...]:
+        """Every meta attribute of the clone, ``promotable`` included."""
+        return ((("promotable", "true"),) if self.promotable else ()) + self.meta
 
     @property
     def id(self) -> str:
@@ -84,7 +109,7 @@ Resource = Primitive | Clone
 
 @attrs.frozen
 class Expression:
-    """A node-attribute test: ``not_defined NAME`` or ``NAME ne VALUE``."""
+    """A node-attribute test: ``not_defined NAME``, ``NAME ne VALUE``, ``#uname eq NODE``."""
 
     attribute: str
     operation: str
@@ -93,12 +118,18 @@ class Expression:
 
 @attrs.frozen
 class RuleLocation:
-    """A location constraint holding one rule; ``expressions`` are joined by ``or``."""
+    """A location constraint holding one rule; ``expressions`` are joined by ``or``.
+
+    With a ``role`` the rule applies only to instances in that role (on the
+    ``rule`` element, where pcs puts it): for ``Promoted``, it decides where the
+    promotion goes, not where the instances run.
+    """
 
     id: str = attrs.field(validator=lambda _i, _a, v: check_id(v))
     resource: str
     score: str
     expressions: tuple[Expression, ...]
+    role: str | None = None
 
     @property
     def rule_id(self) -> str:
@@ -143,7 +174,25 @@ class Order:
         return f"order-{self.first_action}-{self.first}-{self.then_action}-{self.then}"
 
 
-Constraint = RuleLocation | NodePreference | Order
+@attrs.frozen
+class Colocation:
+    """``resource`` runs where ``with_resource`` runs (in ``with_role``, when given).
+
+    The id is the one pcs gives ``constraint colocation add``; with a role pcs
+    also writes the dependent's role, ``Started``, and so does the CIB writer.
+    """
+
+    resource: str
+    with_resource: str
+    score: str = "INFINITY"
+    with_role: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"colocation-{self.resource}-{self.with_resource}-{self.score}"
+
+
+Constraint = RuleLocation | NodePreference | Colocation | Order
 
 PROPERTY_SET = "cib-bootstrap-options"
 

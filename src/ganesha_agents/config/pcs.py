@@ -6,22 +6,26 @@ The commands edit a copy of the CIB (``pcs cluster cib FILE``, then
 each virtual IP would start, wherever Pacemaker liked, before the rules that
 tie it to a running ganesha.nfsd existed.
 
-Only syntax that pcs 0.10, 0.11 and 0.12 read the same way is used, and every
-id pcs generates equals the id :mod:`ganesha_agents.config.cib` writes:
+Every id pcs generates equals the id :mod:`ganesha_agents.config.cib` writes,
+and the syntax is the one pcs 0.11 (Debian 12) and 0.12 read the same way;
+the 3.7 layout, which names no role, also reads the same on pcs 0.10:
 
-- clones are made with ``resource clone`` and their meta attributes set with
-  ``resource meta CLONE-ID``.  The meta options of ``resource create ... clone``
-  changed spelling between versions (``meta`` keyword required since 0.11.6),
-  and an option that lands on the primitive instead of the clone is exactly
-  how 3.7 lost its notifications;
+- clones are made with ``resource clone`` (``resource promotable`` for the
+  takeover clones) and their meta attributes set with ``resource meta
+  CLONE-ID``.  The meta options of ``resource create ... clone`` changed
+  spelling between versions (``meta`` keyword required since 0.11.6), and an
+  option that lands on the primitive instead of the clone is exactly how 3.7
+  lost its notifications;
 - ``--no-default-ops`` keeps pcs from adding operations from the agent's
   meta-data, so the operations are the ones listed, as in the XML;
 - locations use ``prefers`` (id ``location-RSC-NODE-SCORE``) and
   ``rule constraint-id=...`` (rule ``ID-rule``, expressions ``ID-rule-expr``,
-  ``ID-rule-expr-1``); orders pass ``id=``.
+  ``ID-rule-expr-1``); colocations and orders pass ``id=``;
+- roles are ``Promoted`` / ``Unpromoted`` (pcs 0.10 knew only Master/Slave).
 
-pcs reads each agent's meta-data when creating a resource, so run the
-commands on a cluster node where the ganesha agents are installed.
+pcs reads each agent's meta-data when creating a resource, and refuses
+``resource promotable`` for an agent it cannot read, so run the commands on a
+cluster node where the ganesha agents are installed.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections.abc import Iterator
 
 from ganesha_agents.config.model import (
     Clone,
+    Colocation,
     Configuration,
     Constraint,
     NodePreference,
@@ -54,7 +59,8 @@ def commands(config: Configuration, cib_file: str = DEFAULT_CIB_FILE) -> tuple[A
         primitive = resource.primitive if isinstance(resource, Clone) else resource
         argvs.append((*pcs, *_create(primitive)))
         if isinstance(resource, Clone):
-            argvs.append((*pcs, "resource", "clone", primitive.id))
+            kind = "promotable" if resource.promotable else "clone"
+            argvs.append((*pcs, "resource", kind, primitive.id))
             if resource.meta:
                 argvs.append((*pcs, "resource", "meta", resource.id, *_pairs(resource.meta)))
     argvs.extend((*pcs, *argv) for argv in _constraints(config.constraints))
@@ -82,6 +88,8 @@ def _create(primitive: Primitive) -> Argv:
                 f"interval={_seconds(op.interval)}",
                 f"timeout={_seconds(op.timeout)}",
             ]
+            if op.role is not None:
+                argv.append(f"role={op.role}")
     if primitive.meta:
         argv += ["meta", *_pairs(primitive.meta)]
     argv.append("--no-default-ops")
@@ -101,6 +109,8 @@ def _constraints(constraints: tuple[Constraint, ...]) -> Iterator[Argv]:
             pending.append(constraint)
         elif isinstance(constraint, RuleLocation):
             yield _rule(constraint)
+        elif isinstance(constraint, Colocation):
+            yield _colocation(constraint)
         else:
             yield _order(constraint)
     if pending:
@@ -121,14 +131,31 @@ def _rule(location: RuleLocation) -> Argv:
             expression += [item.operation, item.attribute]
         else:
             expression += [item.attribute, item.operation, item.value]
+    role = () if location.role is None else (f"role={location.role}",)
     return (
         "constraint",
         "location",
         location.resource,
         "rule",
         f"constraint-id={location.id}",
+        *role,
         f"score={location.score}",
         *expression,
+    )
+
+
+def _colocation(colocation: Colocation) -> Argv:
+    role = () if colocation.with_role is None else (colocation.with_role,)
+    return (
+        "constraint",
+        "colocation",
+        "add",
+        colocation.resource,
+        "with",
+        *role,
+        colocation.with_resource,
+        colocation.score,
+        f"id={colocation.id}",
     )
 
 

@@ -8,6 +8,7 @@ that differ from 3.7.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 from typing import Any
 
@@ -20,6 +21,23 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # ganesha_mon sleeps grace_delay inside its monitor and needs this much more
 # for the attribute updates around the sleep (the agent's validate-all says so too).
 ATTRIBUTE_UPDATE_RESERVE = 2
+# ganesha_takeover's promote and notifications get this long (its meta-data's
+# timeouts); one grace step must fit in it with room for the process itself.
+TAKEOVER_ACTION_TIMEOUT = 20
+TAKEOVER_RESERVE = 5
+
+
+class Layout(enum.Enum):
+    """Which configuration to generate.
+
+    ``TAKEOVER``: one promotable ganesha_takeover clone per virtual IP; every
+    move of an address goes through a promote that Pacemaker runs only after
+    every other node's pre-promote notification.  ``GLUSTER_37``: GlusterFS
+    3.7's nfs-grace clone and timed attributes, as ganesha-ha.sh built it.
+    """
+
+    TAKEOVER = "takeover"
+    GLUSTER_37 = "3.7"
 
 
 def _address(value: str | IPAddress) -> IPAddress:
@@ -71,6 +89,12 @@ def _nodes(value: Any) -> tuple[NodeAddress, ...]:
     return nodes
 
 
+def _absolute_path(value: str | None) -> str | None:
+    if value is not None and (not value.startswith("/") or any(c in value for c in "\0\n")):
+        raise ValueError(f"{value!r} is not an absolute path")
+    return value
+
+
 def _agent(value: str) -> tuple[str, str | None, str]:
     parts = value.split(":")
     if len(parts) == 3 and parts[0] == "ocf" and all(parts):
@@ -87,13 +111,17 @@ class ClusterSpec:
     ``nodes`` are in the order that decides the failover order (see
     :func:`ganesha_agents.config.plan.preferences`).  ``grace_delay`` is
     passed to ganesha_mon only when set, so the agent's default applies
-    otherwise.  ``grace_failure_timeout`` of 0 leaves nfs-grace without a
-    failure-timeout (the 3.7 behaviour: a failed start needs a manual
-    cleanup).  ``properties`` adds the cluster options; ``stonith_enabled`` is
-    only written then.
+    otherwise; the takeover layout writes 0 unless told otherwise.
+    ``failure_timeout`` applies to nfs-grace (3.7 layout) or to each
+    ganesha_takeover (takeover layout); 0 writes none (a failed start or
+    promote then needs a manual cleanup).  ``recovery_root`` and
+    ``grace_budget`` are ganesha_takeover's parameters, written only when set.
+    ``properties`` adds the cluster options; ``stonith_enabled`` is only
+    written then.
     """
 
     nodes: tuple[NodeAddress, ...] = attrs.field(converter=_nodes)
+    layout: Layout = attrs.field(default=Layout.TAKEOVER, converter=Layout)
     provider: str = "ganesha"
     vip_agent: str = "ocf:heartbeat:IPaddr2"
     cidr_netmask: int | None = None
@@ -104,7 +132,10 @@ class ClusterSpec:
     mon_monitor: Timing = Timing(10, 10)
     grace_monitor: Timing = Timing(5, 10)
     vip_monitor: Timing = Timing(15, 20)
-    grace_failure_timeout: int = 60
+    takeover_monitor: Timing = Timing(30, 10)
+    failure_timeout: int = 60
+    recovery_root: str | None = attrs.field(default=None, converter=_absolute_path)
+    grace_budget: int | None = None
     properties: bool = False
     stonith_enabled: bool = True
 
@@ -115,6 +146,7 @@ class ClusterSpec:
         check_id(self.grace_active)
         for node in self.nodes:
             check_id(self.vip_id(node))
+            check_id(self.takeover_id(node))
         if self.ganesha_active == self.grace_active:
             raise ValueError("ganesha-active and grace-active must be different attributes")
         if self.grace_delay is not None:
@@ -125,8 +157,20 @@ class ClusterSpec:
                     f"its {self.mon_monitor.timeout}s monitor and needs "
                     f"{ATTRIBUTE_UPDATE_RESERVE}s for the attribute updates"
                 )
-        if self.grace_failure_timeout < 0:
-            raise ValueError("grace_failure_timeout cannot be negative")
+        if self.failure_timeout < 0:
+            raise ValueError("failure_timeout cannot be negative")
+        if self.grace_budget is not None:
+            limit = TAKEOVER_ACTION_TIMEOUT - TAKEOVER_RESERVE
+            if not 1 <= self.grace_budget <= limit:
+                raise ValueError(
+                    f"grace_budget must be between 1 and {limit}s: ganesha_takeover's promote "
+                    f"and notifications have {TAKEOVER_ACTION_TIMEOUT}s and need "
+                    f"{TAKEOVER_RESERVE}s besides the grace step"
+                )
+        if self.layout is not Layout.TAKEOVER:
+            for name in ("recovery_root", "grace_budget"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} is a ganesha_takeover parameter: use layout takeover")
         for node in self.nodes:
             self.netmask(node.ip)
 
@@ -146,3 +190,8 @@ class ClusterSpec:
     def vip_id(node: NodeAddress) -> str:
         """The 3.7 name of a node's virtual IP resource."""
         return f"{node.name}-cluster_ip-1"
+
+    @staticmethod
+    def takeover_id(node: NodeAddress) -> str:
+        """The ganesha_takeover primitive of a node's virtual IP (its clone: ``...-clone``)."""
+        return f"{node.name}-takeover"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 class DummyParameters(Parameters):
     state: str | None = parameter(
         default=None,
+        locates=True,  # unusable, it means this configuration cannot have started anything
         shortdesc="State file",
         longdesc=(
             "Where the agent records that the resource runs.  By default a file "
@@ -64,7 +65,9 @@ class Dummy(ResourceAgent[DummyParameters]):
 
     def validate(self) -> None:
         if self.params.state is not None and not self.params.state.startswith("/"):
-            raise ConfigurationError(f"state must be an absolute path, not {self.params.state!r}")
+            raise ConfigurationError(
+                f"state must be an absolute path, not {self.params.state!r}", parameters=["state"]
+            )
 
     @property
     def state_file(self) -> InstanceState:

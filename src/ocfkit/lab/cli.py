@@ -1,8 +1,10 @@
 """``ocfkit lab``: a real cluster in namespaces, from the command line.
 
 Each command attaches to the lab through the state file in ``--workdir``
-(default ``$OCFKIT_LAB_WORKDIR`` or /var/tmp/ocfkit-lab), so ``up`` in one
-shell and ``fence node2`` or ``down`` in another work together.
+(default ``$OCFKIT_LAB_WORKDIR`` or /var/lib/ocfkit/lab), so ``up`` in one
+shell and ``fence node2`` or ``down`` in another work together.  Every
+command refuses a working directory anyone but root could change (see
+:mod:`ocfkit.lab.workdir`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from ocfkit.lab.errors import LabError
 from ocfkit.lab.layout import MAX_NODES
 from ocfkit.lab.processes import is_alive
 from ocfkit.lab.progress import Progress
+from ocfkit.lab.workdir import DEFAULT_WORKDIR, UnsafeWorkdir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ocfkit.lab.lab import Lab
 
-# Not /tmp/pytest-of-root style private directories: hacluster must reach the agents.
-DEFAULT_WORKDIR = "/var/tmp/ocfkit-lab"  # noqa: S108
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -140,6 +141,8 @@ def up(
         for provider, names in wanted.items():
             for path in lab.install_agents(provider, names):
                 click.echo(f"installed {path}", err=True)
+    except UnsafeWorkdir as error:
+        raise _fail(error) from error  # refused before anything started: nothing to take down
     except LabError as error:
         try:
             lab.down(graceful=False)
@@ -159,6 +162,8 @@ def down(fast: bool, workdir: str) -> None:
 
     try:
         lab = Lab.attach(workdir, progress=Progress(sys.stderr))
+    except UnsafeWorkdir as error:
+        raise _fail(error) from error
     except LabError:
         # No state file (deleted, or never written): the lab is still found
         # by its namespaces, whose names derive from the working directory.
@@ -289,3 +294,16 @@ _node_command(
     _kill_ganesha,
     click.option("--signal", "signal_name", default="KILL", show_default=True),
 )
+
+
+@lab_group.command(
+    "nfs-client",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def nfs_client(args: tuple[str, ...]) -> None:
+    """An NFSv4.1 client: hold, probe and reclaim opens and locks (nfs-client --help)."""
+    from ocfkit.lab.nfs4.cli import main  # the nfs4 extra (xdrlib3), only when used
+
+    main(list(args))

@@ -8,6 +8,7 @@ that the failure message is enough to diagnose it.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from ocfkit.lab.layout import Layout
@@ -29,14 +30,25 @@ _NODE_LOGS = (
 
 
 def tail(path: Path, lines: int = 40) -> str:
-    """The last ``lines`` lines of a file ("" when it does not exist)."""
+    """The last ``lines`` lines of a file ("" when it does not exist).
+
+    Some logs lie in directories hacluster writes (``log-pacemaker``): a
+    symbolic link or anything but a regular file there is named, not read,
+    so a failure report never prints a file of root's it was pointed to.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
     try:
-        with path.open("rb") as stream:
-            size = stream.seek(0, os.SEEK_END)
-            stream.seek(max(0, size - _BYTES_PER_LINE * lines))
-            text = stream.read().decode("utf-8", "replace")
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return ""
+    except OSError as error:
+        return f"({path}: not read: {error.strerror})"
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return f"({path}: not a regular file, not read)"
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, size - _BYTES_PER_LINE * lines))
+        text = stream.read().decode("utf-8", "replace")
     return "\n".join(text.splitlines()[-lines:])
 
 

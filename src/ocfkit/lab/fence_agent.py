@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from ocfkit.lab import processes
+from ocfkit.lab.errors import LabError
 from ocfkit.lab.layout import NODE_INTERFACE, namespace_prefix, node_names
 from ocfkit.lab.state import LabState, StateFile
 
@@ -141,9 +142,13 @@ def main(state_file: str, argv: list[str] | None = None, stdin_text: str | None 
     path = Path(state_file)
     log = path.with_name("fence.log")
     try:
-        state = LabState.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        # What the state says is acted on (processes killed): only from a directory of root's.
+        state = StateFile(path, path.with_name("lab.lock")).load()
+    except (OSError, ValueError, LabError) as error:
         sys.stderr.write(f"{AGENT}: no usable lab state: {error}\n")
+        return 1
+    if state is None:
+        sys.stderr.write(f"{AGENT}: no usable lab state: no {path}\n")
         return 1
     nodes = node_names(state.config.nodes)
     if action in ("monitor", "status", "validate-all"):

@@ -5,7 +5,10 @@ but silently has no D-Bus name.  ``dbus-daemon --system`` listens on
 /run/dbus/system_bus_socket, and the node's /run/dbus is a directory of the
 lab's, so the host reaches each node's bus with
 ``DBUS_SYSTEM_BUS_ADDRESS=unix:path=<node dir>/dbus/system_bus_socket``.
-Only root may call ganesha (its bus policy), which the lab is.
+The bus runs with the lab's own configuration (:func:`ocfkit.lab.render.bus_config`):
+only root may connect, and only root may own or call ganesha; the node's
+``dbus`` directory is root's, mode 0700, so no other user on the host even
+reaches the socket.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ def bus_address(socket: Path) -> str:
     return f"unix:path={socket}"
 
 
-def dbus_argv() -> list[str]:
+def dbus_argv(config: Path) -> list[str]:
     # --nofork: the pid the lab records is the daemon's; no pid file to go stale.
-    return ["dbus-daemon", "--system", "--nofork", "--nopidfile", "--nosyslog"]
+    return ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--nosyslog"]
 
 
 def ganesha_argv(conf: Path, log: Path) -> list[str]:

@@ -35,6 +35,7 @@ from ocfkit.lab.progress import Progress
 from ocfkit.lab.state import LabConfig, LabState, ProcessRecord, StateFile
 from ocfkit.lab.status import ClusterStatus, FenceEvent, parse_crm_mon, parse_fence_history
 from ocfkit.lab.teardown import teardown
+from ocfkit.lab.workdir import UnsafeWorkdir, check_program, create_workdir
 
 T = TypeVar("T")
 
@@ -101,12 +102,16 @@ class Lab:
 
     @classmethod
     def attach(cls, workdir: str | os.PathLike[str], progress: Progress | None = None) -> Lab:
-        """The lab whose state is in ``workdir`` (brought up by this or another process)."""
-        store_path = Layout.create(workdir, 1).state_file
-        try:
-            state = LabState.from_json(store_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise LabError(f"no lab in {workdir} (no {store_path})") from None
+        """The lab whose state is in ``workdir`` (brought up by this or another process).
+
+        Raises :class:`~ocfkit.lab.workdir.UnsafeWorkdir` before reading
+        anything when someone other than root could have written the state.
+        """
+        layout = Layout.create(workdir, 1)
+        store = StateFile(layout.state_file, layout.lock_file)
+        state = store.load() if os.path.lexists(layout.workdir) else None
+        if state is None:
+            raise LabError(f"no lab in {workdir} (no {layout.state_file})")
         c = state.config
         return cls(
             workdir,
@@ -186,9 +191,8 @@ class Lab:
             pwd.getpwnam("hacluster")
         except KeyError:
             raise LabError("no user hacluster: is pacemaker installed?") from None
-        if not self.workdir.exists():
-            self.workdir.mkdir(parents=True)
-            self.workdir.chmod(0o755)
+        create_workdir(self.workdir)
+        check_program()
         _check_traversable(self.workdir)
         old = self._store.load()
         running = old is not None and (
@@ -642,7 +646,7 @@ class Lab:
     def _start_bus(self, node: str) -> None:
         socket = self.layout.bus_socket(node)
         socket.unlink(missing_ok=True)
-        self._spawn(node, "dbus", ganesha.dbus_argv(), "dbus.out")
+        self._spawn(node, "dbus", ganesha.dbus_argv(self.node_dir(node) / "dbus.conf"), "dbus.out")
         self.wait_for(socket.exists, 10.0, f"{node}: system bus socket", interval=0.01)
 
     def _spawn_ganesha(self, node: str) -> None:
@@ -714,10 +718,17 @@ class Lab:
     # -- taking down ---------------------------------------------------------------------
 
     def down(self, *, graceful: bool = True) -> None:
-        """Stop everything the lab started and remove its namespaces; safe to repeat."""
+        """Stop everything the lab started and remove its namespaces; safe to repeat.
+
+        Without a working directory the lab is still found by its
+        namespaces; with one that someone other than root could have
+        written, nothing is done (:class:`~ocfkit.lab.workdir.UnsafeWorkdir`).
+        """
         self.progress.begin(f"lab {self.layout.lab_id}: taking down {self.workdir}")
-        with self._store.locked():
-            state = self._store.load()
+        state = None
+        if os.path.lexists(self.workdir):
+            with self._store.locked():
+                state = self._store.load()
         problems = teardown(
             self.layout, state, self.progress, graceful=graceful, settle=self._settle_quietly
         )
@@ -737,6 +748,8 @@ class Lab:
     def __enter__(self) -> Lab:
         try:
             self.up()
+        except UnsafeWorkdir:
+            raise  # nothing was started, and nothing in there may be trusted
         except BaseException:
             self.down(graceful=False)
             raise

@@ -4,11 +4,19 @@ Ownership and modes follow what the Debian packages create, since
 Pacemaker's daemons run as hacluster and refuse directories they cannot use.
 Everything is rewritten at every ``up``: a node starts from a clean state,
 with the seeded CIB, as a freshly installed machine would.
+
+What only root uses is closed to everyone else: the node's bus directory
+(mode 0700: no other user on the host reaches the node's system bus) and
+its ganesha directory (0700: the export is read-write with root not
+squashed, so what the lab's NFS clients put there, set-uid programs and
+device nodes included, must not be reachable by other users on the host).
 """
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import shutil
 from pathlib import Path
 
@@ -20,10 +28,12 @@ _PACEMAKER_SUBDIRS = ("cib", "pengine", "blackbox", "cores", "bundles")
 
 
 def _chown_tree(path: Path, user: str, group: str) -> None:
-    shutil.chown(path, user, group)
+    """``path`` and everything below it to ``user``: a symbolic link is changed, not followed."""
+    uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
+    os.chown(path, uid, gid, follow_symlinks=False)
     for root, dirs, files in os.walk(path):
         for name in dirs + files:
-            shutil.chown(Path(root) / name, user, group)
+            os.chown(Path(root) / name, uid, gid, follow_symlinks=False)
 
 
 def host_providers() -> list[str]:
@@ -70,12 +80,16 @@ def prepare(layout: Layout, config: LabConfig, fence_agent: str | None) -> None:
         if config.ganesha:
             for sub in ("dbus", "ganesha-run", "ganesha/export", "ganesha/recov"):
                 (home / sub).mkdir(parents=True, mode=0o755)
+            for private in ("dbus", "ganesha"):
+                (home / private).chmod(0o700)
+            (home / "dbus.conf").write_text(render.bus_config(), encoding="utf-8")
             (home / "ganesha.conf").write_text(
                 render.ganesha_conf(
                     recovery_root=home / "ganesha" / "recov",
                     export_path=home / "ganesha" / "export",
                     grace_period=config.grace_period,
                     lease_lifetime=config.lease_lifetime,
+                    clients=f"{layout.subnet}.0/24",
                 ),
                 encoding="utf-8",
             )

@@ -13,7 +13,14 @@ Pure functions, so the choices they encode are testable without a cluster:
   cluster is up and can fence within seconds;
 - ganesha: NFSv4 only (no rpcbind), absolute paths everywhere (the daemon
   chdirs to /), ``Enable_NLM = true`` and ``Graceless = false`` so that
-  grace lasts its full period even with no client to reclaim.
+  grace lasts its full period even with no client to reclaim; the export
+  (read-write, root not squashed, as the cluster's shared storage would be)
+  is open to the lab's own subnet and to nobody else;
+- the node's system bus: only root may connect, only root may own or call
+  ``org.ganesha.nfsd``, and nothing is started on demand (no activation
+  helper, no service directories), unlike the host's system bus
+  configuration, which would let any local user start system services
+  inside the node.
 """
 
 from __future__ import annotations
@@ -123,8 +130,25 @@ def seeded_cib(nodes: Sequence[str], fence_agent: str | None) -> str:
 
 
 def ganesha_conf(
-    *, recovery_root: Path, export_path: Path, grace_period: int, lease_lifetime: int
+    *,
+    recovery_root: Path,
+    export_path: Path,
+    grace_period: int,
+    lease_lifetime: int,
+    clients: str | None = None,
 ) -> str:
+    """``clients``: who alone may use the export (ganesha's ``Clients`` syntax: a CIDR, ...).
+
+    Without it every client that reaches the server may (the export's own
+    ``Access_Type``).
+    """
+    if clients is None:
+        access = "Access_Type = RW;"
+    else:
+        access = (
+            "# Nobody but the clients below.\n    Access_Type = None;\n"
+            f"    CLIENT {{\n        Clients = {clients};\n        Access_Type = RW;\n    }}"
+        )
     return f"""\
 # Written by ocfkit lab: NFSv4 only, so no rpcbind is needed.
 NFS_CORE_PARAM {{
@@ -150,9 +174,9 @@ EXPORT {{
     Pseudo = /export;
     Protocols = 4;
     Transports = TCP;
-    Access_Type = RW;
     Squash = No_Root_Squash;
     SecType = sys;
+    {access}
     FSAL {{
         Name = VFS;
     }}
@@ -160,4 +184,54 @@ EXPORT {{
 LOG {{
     Default_Log_Level = EVENT;
 }}
+"""
+
+
+#: Inside each node, /run/dbus is the node's own directory.
+BUS_SOCKET = "/run/dbus/system_bus_socket"
+
+
+def bus_config() -> str:
+    """The node's system bus: root only, ganesha's name root's, nothing activated on demand.
+
+    Written from scratch rather than taken from the host's ``system.conf``:
+    that one names the setuid activation helper and the system service
+    directories, so any user reaching the bus could have root start
+    PolicyKit, PackageKit or systemd's helpers inside a lab node.  Here
+    there is no ``<servicehelper>`` and no ``<servicedir>``, connections
+    from anyone but root are refused, and the messages root's clients send
+    are limited to the bus itself and ganesha.
+    """
+    return f"""\
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<!-- Written by ocfkit lab: a node's private system bus, for ganesha.nfsd only. -->
+<busconfig>
+  <type>system</type>
+  <user>messagebus</user>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path={BUS_SOCKET}</listen>
+  <policy context="default">
+    <deny user="*"/>
+    <allow user="root"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <policy user="root">
+    <allow own="org.ganesha.nfsd"/>
+    <allow send_destination="org.ganesha.nfsd"/>
+  </policy>
+</busconfig>
 """

@@ -5,6 +5,8 @@ It is a JSON file in the working directory, so that any process (a test, then
 the lab started.  A process is recorded with its start time, so a pid that
 the kernel has since given to someone else is never signalled.  Writers hold
 an ``flock`` and replace the file atomically; readers never see half a file.
+The file is read, written or locked only while its directory is root's
+alone (:func:`ocfkit.lab.workdir.check_workdir`): what it says is acted on as root.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ocfkit.lab.processes import ProcessId
+from ocfkit.lab.workdir import check_workdir
+from ocfkit.trust import write_file
 
 FORMAT = 1
 
@@ -101,7 +104,12 @@ class StateFile:
     def exists(self) -> bool:
         return self.path.exists()
 
+    def check(self) -> None:
+        """Raise :class:`~ocfkit.lab.workdir.UnsafeWorkdir` unless only root can change the file."""
+        check_workdir(self.path.parent)
+
     def load(self) -> LabState | None:
+        self.check()
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -109,13 +117,12 @@ class StateFile:
         return LabState.from_json(text)
 
     def save(self, state: LabState) -> None:
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(state.to_json(), encoding="utf-8")
-        temporary.replace(self.path)
+        self.check()
+        write_file(self.path, state.to_json().encode("utf-8"), 0o644, sync=False)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        self.lock.parent.mkdir(parents=True, exist_ok=True)
+        self.check()
         with self.lock.open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:

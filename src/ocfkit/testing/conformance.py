@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from lxml import etree
 from ocfkit.codes import ExitCode
 from ocfkit.testing.environ import OCFEnv
 from ocfkit.testing.runner import AgentRunner, extract_exit_reason
+from ocfkit.testing.startup import StartupCost
 from ocfkit.validation import validate
 
 
@@ -119,6 +120,9 @@ class Check:
 class Report:
     target: str
     checks: list[Check] = attrs.Factory(list)
+    locating: tuple[str, ...] = ()
+    startup: StartupCost | None = None
+    notes: list[str] = attrs.Factory(list)
 
     @property
     def ok(self) -> bool:
@@ -136,6 +140,9 @@ class Report:
         passed = sum(c.passed for c in self.checks if not c.skipped)
         failed = len(self.failures)
         skipped = sum(c.skipped for c in self.checks)
+        if self.startup is not None:
+            lines += self.startup.render()
+        lines += self.notes
         lines.append(
             f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
         )
@@ -161,8 +168,12 @@ class Suite:
         instance: str = "conformance",
         rsctmp: str | None = None,
         as_nobody: bool | None = None,
+        locating: Iterable[str] = (),
+        measure: Callable[[Suite], StartupCost | None] | None = None,
     ) -> None:
         self.target = target
+        self.locating = frozenset(locating)
+        self.measure = measure
         self.params = dict(params or {})
         self.instance = instance
         self.rsctmp = rsctmp
@@ -171,7 +182,7 @@ class Suite:
             if as_nobody is None
             else as_nobody
         )
-        self.report = Report(target.description)
+        self.report = Report(target.description, locating=tuple(sorted(self.locating)))
         self.actions: set[str] = set()
         self.declared: list[DeclaredParameter] = []
 
@@ -293,10 +304,9 @@ class Suite:
             )
         else:
             self.skip("validate-all accepts the given parameters", "no validate-all action")
-        for parameter in self.declared:
-            bad = {"integer": "not-a-number", "select": "no-such-option"}.get(parameter.type)
-            if bad is not None and "validate-all" in self.actions:
-                env = self.env().param(parameter.name, bad)
+        for parameter, bad in self.bad_values():
+            env = self.env().param(parameter.name, bad)
+            if "validate-all" in self.actions:
                 self.expect(
                     f"validate-all rejects {parameter.name}={bad}",
                     "validate-all",
@@ -304,15 +314,16 @@ class Suite:
                     ExitCode.ERR_CONFIGURED,
                     ExitCode.ERR_ARGS,
                 )
-                self.expect(
-                    f"a probe with {parameter.name}={bad} answers 7",
-                    "monitor",
-                    env.probe(),
-                    ExitCode.NOT_RUNNING,
-                )
-                self.expect(
-                    f"stop with {parameter.name}={bad} answers 0", "stop", env, ExitCode.SUCCESS
-                )
+            self.expect(
+                f"a probe with {parameter.name}={bad} answers 7",
+                "monitor",
+                env.probe(),
+                ExitCode.NOT_RUNNING,
+            )
+            self.expect(
+                f"stop with {parameter.name}={bad} answers 0", "stop", env, ExitCode.SUCCESS
+            )
+        for parameter in self.declared:
             if parameter.required and parameter.name in self.params:
                 env = self.env().param(parameter.name, None)
                 self.expect(
@@ -322,6 +333,61 @@ class Suite:
                     ExitCode.ERR_CONFIGURED,
                     ExitCode.ERR_ARGS,
                 )
+                # What Pacemaker does next: stop, with the same parameters.  A
+                # failure there gets the node fenced.
+                outcome = self.target.run("stop", env)
+                hint = ""
+                if outcome.exit_code != ExitCode.SUCCESS and parameter.name not in self.locating:
+                    hint = (
+                        f" ({outcome.exit_reason}); a required parameter that does not locate "
+                        "the resource leaves stop nothing to go on: declare it locates=True "
+                        "or give it a default"
+                    )
+                self.record(
+                    f"the stop after that failed start (without {parameter.name}) answers 0",
+                    outcome.exit_code == ExitCode.SUCCESS,
+                    f"rc={ExitCode.describe(outcome.exit_code)}{hint}",
+                )
+
+    def bad_values(self) -> list[tuple[DeclaredParameter, str]]:
+        """A value each integer and select parameter must refuse."""
+        found = []
+        for parameter in self.declared:
+            bad = {"integer": "not-a-number", "select": "no-such-option"}.get(parameter.type)
+            if bad is not None:
+                found.append((parameter, bad))
+        return found
+
+    def check_stop_with_broken_parameters(self, recurring: OCFEnv) -> None:
+        """A stop with a broken parameter that does not locate the resource still stops it.
+
+        Answering 0 while the resource runs is how it ends up running twice;
+        only a parameter that locates the resource may make stop answer 0
+        without looking (the resource cannot be found, so it is not here).
+        """
+        for parameter, bad in self.bad_values():
+            name = f"stop with {parameter.name}={bad} while running"
+            if parameter.name in self.locating:
+                self.skip(name, "it locates the resource: stop answers 0 without looking")
+                continue
+            self.expect(f"start (before {name})", "start", self.env(), ExitCode.SUCCESS)
+            stop = self.target.run("stop", self.env().param(parameter.name, bad))
+            after = self.target.run("monitor", recurring)
+            stopped = after.exit_code == ExitCode.NOT_RUNNING
+            if stop.exit_code == ExitCode.SUCCESS:
+                self.record(
+                    f"{name} stops the resource",
+                    stopped,
+                    "" if stopped else "stop answered 0 and the resource still runs",
+                )
+            else:
+                self.record(
+                    f"{name} stops the resource",
+                    False,
+                    f"rc={ExitCode.describe(stop.exit_code)} ({stop.exit_reason})",
+                )
+            if not stopped:
+                self.target.run("stop", self.env())
 
     def check_lifecycle(self) -> None:
         recurring = self.env(interval=10000)
@@ -349,6 +415,8 @@ class Suite:
         self.expect(
             "monitor after a second start answers 0", "monitor", recurring, ExitCode.SUCCESS
         )
+        if self.measure is not None:
+            self.report.startup = self.measure(self)
         if "notify" in self.actions:
             notify = (
                 self.env()
@@ -377,6 +445,23 @@ class Suite:
         self.expect(
             "monitor after a second stop answers 7", "monitor", recurring, ExitCode.NOT_RUNNING
         )
+        self.check_stop_with_broken_parameters(recurring)
+
+    def check_shim_is_current(self) -> None:
+        """An ocfkit shim's embedded meta-data must be what its agent renders now."""
+        from pathlib import Path
+
+        from ocfkit.shims import is_shim, shim_state
+
+        path = Path(getattr(self.target, "path", ""))
+        if not is_shim(path):
+            return
+        state = shim_state(path)
+        self.record(
+            "the shim's meta-data is what the installed agent renders now",
+            state.state == "current",
+            state.detail,
+        )
 
     def run(self) -> Report:
         if self.check_metadata():
@@ -402,11 +487,106 @@ def check(
     params: Mapping[str, str] | None = None,
     instance: str = "conformance",
     rsctmp: str | None = None,
+    locating: Iterable[str] | None = None,
+    measure_startup: bool = False,
 ) -> Report:
-    """Run the whole suite against an executable path, a factory or a :class:`Target`."""
+    """Run the whole suite against an executable path, a factory or a :class:`Target`.
+
+    ``locating`` names the parameters that locate the resource (a broken
+    one lets stop answer 0 without looking); by default what the agent
+    declares, found from the factory's class or from an ocfkit shim's
+    marker line, and none for other executables.  ``measure_startup`` adds
+    the agent's start-up cost as whole processes to the report.
+    """
     if isinstance(target, str):
         target = ExecutableTarget(target)
     elif callable(target) and not hasattr(target, "run"):
         target = InProcessTarget(target)
+    agent_class = _agent_class(target)
+    if locating is None:
+        locating = agent_class.locating_parameters() if agent_class is not None else ()
+    measure = _startup_measure(target) if measure_startup else None
     with _rsctmp(rsctmp) as directory:
-        return Suite(target, params=params, instance=instance, rsctmp=directory).run()  # type: ignore[arg-type]
+        suite = Suite(
+            target,  # type: ignore[arg-type]
+            params=params,
+            instance=instance,
+            rsctmp=directory,
+            locating=locating,
+            measure=measure,
+        )
+        if measure_startup and measure is None:
+            suite.report.notes.append(
+                "Start-up cost: not measured on the agent's test doubles; "
+                "check the installed shim (--installed PATH) for it"
+            )
+        if isinstance(target, ExecutableTarget):
+            suite.check_shim_is_current()
+        return suite.run()
+
+
+def _agent_class(target: object) -> Any:
+    """The ocfkit agent class behind a target, when there is one to find."""
+    if isinstance(target, InProcessTarget):
+        from ocfkit.agent import ResourceAgent
+
+        agent = target.runner.agent
+        if isinstance(agent, type):
+            return agent
+        if isinstance(agent, ResourceAgent):
+            return type(agent)
+        try:
+            return type(agent())
+        except Exception:  # a factory that cannot build outside its test: no declarations
+            return None
+    if isinstance(target, ExecutableTarget):
+        from pathlib import Path
+
+        from ocfkit.registry import load
+        from ocfkit.shims import shim_reference
+
+        reference = shim_reference(Path(target.path))
+        if reference is None:
+            return None
+        try:
+            return load(reference)
+        except Exception:  # an agent that no longer imports: the suite shows it
+            return None
+    return None
+
+
+def _startup_measure(target: object) -> Callable[[Suite], StartupCost | None] | None:
+    """How to time the target as whole processes: itself, or a temporary shim of its class."""
+    from ocfkit.testing import startup
+
+    def env_of(suite: Suite) -> tuple[dict[str, str], dict[str, str]]:
+        path = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+        monitor = {**path, **suite.env(interval=10000)}
+        meta = {**path, **OCFEnv(timeout_ms=None)}
+        return monitor, meta
+
+    if isinstance(target, ExecutableTarget):
+        path = target.path
+
+        def measure_executable(suite: Suite) -> StartupCost | None:
+            return startup.measure(path, *env_of(suite))
+
+        return measure_executable
+    if isinstance(target, InProcessTarget):
+        agent = target.runner.agent
+        if not isinstance(agent, type):
+            return None  # test doubles wired by a factory: the real agent would differ
+        reference = f"{agent.__module__}:{agent.__qualname__}"
+        if "<" in reference or agent.__module__ == "__main__":
+            return None
+
+        def measure_shim(suite: Suite) -> StartupCost | None:
+            from ocfkit.shims import install
+
+            with tempfile.TemporaryDirectory(prefix="ocfkit-timing-") as root:
+                os.chmod(root, 0o755)  # noqa: S103 (meta-data may run as nobody)
+                (shim,) = install("timing", [reference], ocf_root=root)
+                return startup.measure(str(shim.path), *env_of(suite))
+
+        return measure_shim
+    return None
