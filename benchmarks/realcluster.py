@@ -4,7 +4,8 @@ The stand-ins of ``startup.py`` measure the agents' own cost; on a real node
 every ``attrd_updater`` talks to a real attrd (11-24 ms each) and a grace
 call goes to a real ganesha.nfsd.  This brings up a 4-node lab
 (:class:`ocfkit.lab.Lab`) with ganesha.nfsd on every node and the generated
-NFS-Ganesha HA configuration (``ganesha_agents.config``), waits until the
+NFS-Ganesha HA configuration (``ganesha_agents.config``, GlusterFS 3.7's
+layout: nfs-mon and nfs-grace clones, one VIP per node), waits until the
 cluster is healthy (every clone instance started, every VIP at home, both
 attributes 1 everywhere, the DC idle), then runs, inside node1, each case as
 a whole process the way Pacemaker's executor does (the executor's
@@ -34,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganesha_agents.config import ClusterSpec, NodeAddress, cib, plan
+from ganesha_agents.config import ClusterSpec, Layout, NodeAddress, cib, plan
 from ocfkit.lab import Lab, LabError
 from ocfkit.lab.commands import DAEMON_ENV
 from ocfkit.lab.progress import Progress
@@ -140,8 +141,13 @@ class RealFigures:
 
 
 def cluster_spec(lab: Lab) -> ClusterSpec:
-    """One VIP per node in the lab's subnet, as the scenarios configure it."""
+    """One VIP per node in the lab's subnet, in the layout these two agents serve (3.7's).
+
+    The takeover layout adds a ganesha_takeover clone per address and drops
+    nfs-grace; ganesha_mon runs there alike.
+    """
     return ClusterSpec(
+        layout=Layout.GLUSTER_37,
         nodes=tuple(
             NodeAddress(node, f"{lab.layout.subnet}.{VIP_BASE + lab.layout.index(node)}")
             for node in lab.nodes
