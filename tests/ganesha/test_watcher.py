@@ -185,3 +185,17 @@ def test_its_log_goes_where_pacemaker_logs_when_the_agent_would_use_stderr() -> 
     alone = log_settings({**base, "HA_logfile": "none"}, "ganesha_mon")
     assert (alone.logfile, alone.facility) == (None, "daemon")
     assert alone.tag.startswith("ganesha_mon(nfs-mon)[")
+
+
+def test_with_grace_delay_0_both_go_at_once(world: World, mon_env: OCFEnv) -> None:
+    """The takeover configuration's setting: the address waits for no sleep."""
+    rig = Rig(world, mon_env.params(grace_delay=0))
+    world.daemon.kill()
+    before = world.clock.monotonic()
+    rig.watcher.step()
+    assert world.value("grace-active") == "" and world.value("ganesha-active") == ""
+    assert rig.when("grace-active", None) == rig.when("ganesha-active", None) == before
+    assert world.attributes.calls == [
+        ("delete", "node1", "grace-active"),
+        ("delete", "node1", "ganesha-active"),
+    ]
