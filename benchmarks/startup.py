@@ -301,8 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 figures = measure(cases(root, pid_file, bus_address), args.runs)
             finally:
-                stop_daemon(root)
-                stop_all(root, pid_file)
+                try:
+                    stop_daemon(root)
+                finally:
+                    stop_all(root, pid_file)
     print(report(figures))
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     real = None if args.no_lab else measure_lab(args.lab_runs, args.agents_37)
