@@ -153,7 +153,11 @@ class Watcher:
         self.retry = 0.0
 
     def run(self) -> int:
-        other = self.file.claim()
+        try:
+            other = self.file.claim()
+        except OCFError as error:
+            self.mon.log.error("watcher: cannot use its file: %s", error.reason)
+            return 1
         if other is not None:
             self.mon.log.info("watcher: pid %s already watches this instance", other)
             return 0

@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 
 from ganesha_agents.backends.pidwait import PidfdDaemonWatch
+from ganesha_agents.backends.statelock import FileLock
 from ganesha_agents.backends.watchproc import (
     ABSENT,
+    FOREIGN,
     HUNG,
     RUNNING,
     ProcessWatcherControl,
@@ -31,6 +33,7 @@ from ganesha_agents.backends.watchproc import (
 from ganesha_agents.standins import ganesha_pid_holder, write_attrd_updater
 from ocfkit.clock import SystemClock
 from ocfkit.shims import install
+from ocfkit.state import UnsafeStateError
 
 DETECTION_LIMIT = 0.2
 
@@ -241,3 +244,33 @@ def test_the_pidfd_wakes_the_moment_the_daemon_dies(tmp_path: Path) -> None:
         assert watch.wait_exit(os.getpid(), 5.0) is True
     finally:
         watch.close()
+
+
+def test_the_watcher_and_lock_files_are_held_to_the_state_files_rule(tmp_path: Path) -> None:
+    rsctmp = tmp_path / "rsctmp"
+    rsctmp.mkdir()
+    target = tmp_path / "elsewhere"
+    target.write_text("1 1.0\n")
+    watcher_file = rsctmp / "ganesha_mon-x.watcher"
+    watcher_file.symlink_to(target)
+    control = ProcessWatcherControl(str(watcher_file), SystemClock())
+    seen = control.check()
+    assert seen.kind == FOREIGN and "symbolic link" in seen.detail
+    assert control.stop(1.0) is None, "nothing is killed on a file that is not ours"
+
+    lock_path = rsctmp / "ganesha_mon-x.lock"
+    lock_path.touch()
+    lock_path.chmod(0o666)
+    with pytest.raises(UnsafeStateError, match="writable by"):
+        FileLock(str(lock_path)).acquire(0.1)
+    lock_path.unlink()
+    os.mkfifo(lock_path)
+    with pytest.raises(UnsafeStateError, match="not a regular file"):
+        FileLock(str(lock_path)).acquire(0.1)
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(UnsafeStateError, match="not safe"):
+        FileLock(str(shared / "ganesha_mon-x.lock")).acquire(0.1)
+    assert not (shared / "ganesha_mon-x.lock").exists()

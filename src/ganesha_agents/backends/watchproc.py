@@ -27,8 +27,9 @@ import sys
 import time
 
 from ganesha_agents.backends.pidfile import lock_holder
+from ganesha_agents.backends.statelock import open_own_file
 from ocfkit._record import Record
-from ocfkit.errors import GenericError
+from ocfkit.errors import GenericError, OCFError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -143,9 +144,12 @@ class ProcessWatcherControl:
 
     def check(self) -> Status:
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+            fd = open_own_file(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return Status(ABSENT, None, "no watcher file")
+        except OCFError as error:
+            # Not ours to trust: neither believed nor killed, and no second watcher.
+            return Status(FOREIGN, None, error.reason)
         except OSError as error:
             return Status(ABSENT, None, f"cannot open {self.path}: {error.strerror}")
         try:
@@ -251,8 +255,7 @@ class WatcherFile:
         """Take the lock; ``None`` when taken, else the pid of the watcher that has it."""
         import fcntl
 
-        os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        fd = open_own_file(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
