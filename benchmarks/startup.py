@@ -20,8 +20,15 @@ root.  The ganesha agents' attribute tool is replaced by a tiny shell script
 attrd's.  As root, a real ganesha.nfsd runs on a private system bus (the
 tests' harness), whose pid file ganesha_mon watches and to which one
 post-stop notification sends a real grace call; ``--stand-in`` (or a machine
-without nfs-ganesha) uses a process that only holds the pid file's lock.  Run it with
-``./dev bench`` (``--runs``, ``--json FILE``).
+without nfs-ganesha) uses a process that only holds the pid file's lock.
+
+Then, as root on a machine with the cluster stack, the same agent actions are
+measured inside a node of a real 4-node lab cluster (real attrd, real
+ganesha.nfsd; ``realcluster.py``), 20 runs each by default, and reported
+next to the stand-in figures; ``--agents-37 DIR`` adds GlusterFS 3.7's shell
+agents found in DIR, measured on the same lab right after; ``--no-lab``
+skips the lab.  Run it with ``./dev bench`` (``--runs``, ``--lab-runs``,
+``--json FILE``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +46,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import realcluster
 
 from ganesha_agents.standins import ganesha_pid_holder, write_attrd_updater
 
@@ -125,6 +135,8 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
     }
     monitor = {**base, "OCF_RESKEY_CRM_meta_interval": "10000"}
     ganesha = {**monitor, "OCF_RESKEY_pid_file": str(pid_file)}
+    grace = {**base, "OCF_RESKEY_pid_file": str(pid_file)}
+    grace_monitor = {**monitor, "OCF_RESKEY_pid_file": str(pid_file)}
     notify = {
         **base,
         "OCF_RESKEY_CRM_meta_notify_type": "post",
@@ -151,7 +163,7 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
     ):
         run_once([agent, "start"], env)
     run_once([str(shims / "ganesha_mon"), "start"], ganesha)
-    run_once([str(shims / "ganesha_grace"), "start"], base)
+    run_once([str(shims / "ganesha_grace"), "start"], grace)
     return [
         Case("python3 -I -S -c pass", (PYTHON, "-I", "-S", "-c", "pass"), base),
         Case("shell Dummy monitor", (str(SHELL_DUMMY), "monitor"), monitor),
@@ -165,10 +177,28 @@ def cases(root: Path, pid_file: Path, bus_address: str | None) -> list[Case]:
         Case("ganesha_mon meta-data", (str(shims / "ganesha_mon"), "meta-data"), base),
         Case("ganesha_mon monitor (healthy)", (str(shims / "ganesha_mon"), "monitor"), ganesha),
         Case("ganesha_grace meta-data", (str(shims / "ganesha_grace"), "meta-data"), base),
-        Case("ganesha_grace monitor (healthy)", (str(shims / "ganesha_grace"), "monitor"), monitor),
+        Case(
+            "ganesha_grace monitor (healthy)",
+            (str(shims / "ganesha_grace"), "monitor"),
+            grace_monitor,
+        ),
         Case("ganesha_grace notify (post-start)", (str(shims / "ganesha_grace"), "notify"), notify),
         *grace_call_case(shims, notify, bus_address),
+        Case("ganesha_grace start", (str(shims / "ganesha_grace"), "start"), grace),
     ]
+
+
+def stop_all(root: Path, pid_file: Path) -> None:
+    """Stop what start launched (ganesha_mon's watcher) before the stand-ins go."""
+    shims = root / "ocf" / "resource.d" / "bench"
+    env = {
+        "PATH": f"{root / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "OCF_RESOURCE_INSTANCE": "bench",
+        "HA_RSCTMP": str(root / "rsctmp"),
+        "HA_LOGFILE": str(root / "agents.log"),
+        "OCF_RESKEY_pid_file": str(pid_file),
+    }
+    run_once([str(shims / "ganesha_mon"), "stop"], env)
 
 
 def grace_call_case(shims: Path, notify: Mapping[str, str], bus_address: str | None) -> list[Case]:
@@ -184,7 +214,7 @@ def grace_call_case(shims: Path, notify: Mapping[str, str], bus_address: str | N
         "OCF_RESKEY_CRM_meta_notify_start_uname": " ",
         "OCF_RESKEY_CRM_meta_notify_start_resource": " ",
     }
-    label = "ganesha_grace notify (post-stop, grace call)"
+    label = "ganesha_grace notify (post-stop, one grace call)"
     return [Case(label, (str(shims / "ganesha_grace"), "notify"), env)]
 
 
@@ -220,8 +250,8 @@ def stop_daemon(root: Path) -> None:
 
 def report(figures: list[Figure]) -> str:
     by = {f.label: f for f in figures}
-    lines = [f"{'case':<46} {'median':>9} {'p90':>9}", "-" * 66]
-    lines += [f"{f.label:<46} {f.median_ms:8.1f}ms {f.p90_ms:8.1f}ms" for f in figures]
+    lines = [f"{'case':<50} {'median':>9} {'p90':>9}", "-" * 70]
+    lines += [f"{f.label:<50} {f.median_ms:8.1f}ms {f.p90_ms:8.1f}ms" for f in figures]
     lines.append("")
     for agent in ("dummy", "daemon"):
         for what in ("monitor", "meta-data"):
@@ -244,7 +274,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="no real ganesha.nfsd: a stand-in holds the pid file, no grace call is measured",
     )
+    parser.add_argument(
+        "--no-lab", action="store_true", help="skip the measurement on a real lab cluster"
+    )
+    parser.add_argument("--lab-runs", type=int, default=20, help="runs of each case in the lab")
+    parser.add_argument(
+        "--agents-37",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also measure the GlusterFS 3.7 ganesha_mon and ganesha_grace found in DIR",
+    )
     args = parser.parse_args(argv)
+    if args.agents_37 is not None:
+        args.agents_37 = args.agents_37.resolve()
+        if args.no_lab:
+            parser.error("--agents-37 needs the lab (drop --no-lab)")
     for required in (SHELL_DUMMY, OCF_PY):
         if not required.exists():
             print(f"{required} is missing: install Debian's resource-agents", file=sys.stderr)
@@ -256,11 +301,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 figures = measure(cases(root, pid_file, bus_address), args.runs)
             finally:
-                stop_daemon(root)
+                try:
+                    stop_daemon(root)
+                finally:
+                    stop_all(root, pid_file)
     print(report(figures))
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    real = None if args.no_lab else measure_lab(args.lab_runs, args.agents_37)
+    if real is not None:
+        print()
+        print(realcluster.report(real, {f.label: f.median_ms for f in figures}))
     if args.json is not None:
-        args.json.write_text(json.dumps([f.__dict__ for f in figures], indent=2) + "\n")
+        document: dict[str, object] = {"stand-in": [f.__dict__ for f in figures]}
+        if real is not None:
+            document["real cluster"] = real.as_json()
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
     return 0
+
+
+def measure_lab(runs: int, agents_37: Path | None) -> realcluster.RealFigures | None:
+    """The real-cluster figures, or None (with the reason) where no lab can run."""
+    from ocfkit.lab import LabError
+    from ocfkit.lab.progress import Progress
+
+    if os.geteuid() != 0:
+        print("no lab measurement: the lab needs root", file=sys.stderr)
+        return None
+    workdir = Path(tempfile.mkdtemp(prefix="ocfkit-bench-lab-", dir="/var/tmp"))
+    workdir.chmod(0o755)
+    try:
+        return realcluster.measure(workdir, runs=runs, agents_37=agents_37, progress=Progress())
+    except LabError as error:
+        notes = "\n".join(getattr(error, "__notes__", []))
+        print(f"the lab measurement failed: {error}\n{notes}", file=sys.stderr)
+        raise SystemExit(1) from error
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

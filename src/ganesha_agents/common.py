@@ -61,9 +61,11 @@ class GaneshaAgent(ResourceAgent[P]):
         state = MemoryStateStore()
         store.set("node1", "ganesha-active", "1")
         store.set("node1", "grace-active", "1")
+        extra = cls.conformance_doubles()
 
         def make() -> GaneshaAgent[Any]:
             return cls(
+                **extra,
                 attributes=store.for_node("node1"),
                 daemon=daemon,
                 clock=clock,
@@ -73,8 +75,13 @@ class GaneshaAgent(ResourceAgent[P]):
 
         return make
 
+    @classmethod
+    def conformance_doubles(cls) -> dict[str, Any]:
+        """Test doubles an agent takes beyond the common ones (shared by every action)."""
+        return {}
+
     def pid_files(self) -> tuple[str, ...]:
-        """Where to look for ganesha's pid file (ganesha_mon makes it configurable)."""
+        """Where to look for ganesha's pid file (both agents make it configurable)."""
         return DEFAULT_PID_FILES
 
     @property

@@ -518,3 +518,113 @@ class FakeNodeVolume:
 
         if not valid_node_name(node):
             raise GenericError(f"{node!r} cannot be a node's directory name")
+
+
+class MemoryLock:
+    """A state lock for one process (tests, the demo); satisfies ``StateLock``.
+
+    ``held_by`` set to a pid makes it look held by another process, so a
+    test can see an action give up at its deadline.
+    """
+
+    def __init__(self) -> None:
+        self.held = False
+        self.held_by: int | None = None
+        self.acquisitions = 0
+        self.removed = False
+
+    def acquire(self, timeout: float) -> bool:
+        if self.held_by is not None:
+            return False
+        self.held = True
+        self.acquisitions += 1
+        return True
+
+    def release(self) -> None:
+        self.held = False
+
+    def holder(self) -> int | None:
+        return self.held_by
+
+    def remove(self) -> None:
+        self.removed = True
+
+
+@attrs.define
+class FakeWatcherStatus:
+    kind: str
+    pid: int | None = None
+    detail: str = ""
+
+
+class FakeWatcherControl:
+    """A watcher that is only a state (running, absent, hung, foreign); a ``WatcherControl``.
+
+    ``launch`` makes it run (or raises ``launch_failure``), ``stop`` makes it
+    absent; both are recorded.
+    """
+
+    def __init__(self, kind: str = "absent") -> None:
+        self.kind = kind
+        self.pid: int | None = None
+        self.launches: list[dict[str, str]] = []
+        self.stops: list[int] = []
+        self.launch_failure: Exception | None = None
+        self.removed = 0
+        self._next_pid = 4000
+
+    def check(self) -> FakeWatcherStatus:
+        if self.kind == "absent":
+            return FakeWatcherStatus("absent", None, "no watcher file")
+        return FakeWatcherStatus(self.kind, self.pid, f"watcher pid {self.pid} is {self.kind}")
+
+    def launch(self, environ: dict[str, str]) -> int:
+        if self.launch_failure is not None:
+            raise self.launch_failure
+        self.launches.append(environ)
+        self._next_pid += 1
+        self.kind, self.pid = "running", self._next_pid
+        return self._next_pid
+
+    def stop(self, timeout: float) -> int | None:
+        if self.kind not in ("running", "hung") or self.pid is None:
+            return None
+        self.stops.append(self.pid)
+        self.kind = "absent"
+        return self.pid
+
+    def remove(self) -> None:
+        self.removed += 1
+
+
+class FakeAttrdTracker:
+    """attrd's identity as a test sets it; satisfies ``AttrdTracker``."""
+
+    def __init__(self, identity: str = "") -> None:
+        self.current = identity
+
+    def identity(self) -> str:
+        return self.current
+
+
+class FakeDaemonWatch:
+    """The watcher's view of a :class:`FakeNFSDaemon`, in the clock's time; a ``DaemonWatch``."""
+
+    PID = 4242
+    STEP = 0.01
+
+    def __init__(self, daemon: FakeNFSDaemon, clock: Clock) -> None:
+        self.daemon = daemon
+        self.clock = clock
+
+    def find(self) -> int | None:
+        return self.PID if self.daemon.alive else None
+
+    def wait_exit(self, pid: int, timeout: float) -> bool:
+        end = self.clock.monotonic() + timeout
+        while self.daemon.alive:
+            left = end - self.clock.monotonic()
+            if left <= 0:
+                return False
+            self.clock.sleep(min(self.STEP, left))
+        return True

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ATTRD_UPDATER = """#!/bin/sh
 # Stands in for Pacemaker 2.1.5's attrd_updater: updates succeed, a query
-# answers {value!r} for whatever was asked, in the tool's XML.
+# answers {value!r} for whatever was asked, in the tool's XML.{record}
 name=""
 query=""
 while [ $# -gt 0 ]; do
@@ -48,10 +48,22 @@ time.sleep(3600)
 """
 
 
-def write_attrd_updater(directory: Path, value: str = "1") -> Path:
-    """An executable ``attrd_updater`` in ``directory``; put it first on PATH."""
+# Appends "<epoch seconds> <arguments>" for every call, when asked to.
+_RECORD = """
+printf '%s %s\\n' "$(date +%s.%N)" "$*" >> '{calls}'"""
+
+
+def write_attrd_updater(directory: Path, value: str = "1", calls: Path | None = None) -> Path:
+    """An executable ``attrd_updater`` in ``directory``; put it first on PATH.
+
+    With ``calls``, every run appends its time and arguments to that file
+    (for tests that check what was signalled, when, and how often).
+    """
     path = directory / "attrd_updater"
-    path.write_text(ATTRD_UPDATER.format(value=value))
+    if calls is not None and "'" in str(calls):
+        raise ValueError(f"{calls}: a path with a quote cannot be written into the script")
+    record = "" if calls is None else _RECORD.format(calls=calls)
+    path.write_text(ATTRD_UPDATER.format(value=value, record=record))
     path.chmod(0o755)
     return path
 

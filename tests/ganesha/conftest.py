@@ -9,7 +9,13 @@ from pathlib import Path
 import attrs
 import pytest
 
-from ganesha_agents.fakes import FakeAttributeStore, FakeNFSDaemon
+from ganesha_agents.fakes import (
+    FakeAttrdTracker,
+    FakeAttributeStore,
+    FakeNFSDaemon,
+    FakeWatcherControl,
+    MemoryLock,
+)
 from ganesha_agents.grace import GaneshaGrace
 from ganesha_agents.mon import GaneshaMon
 from ganesha_agents.standins import ganesha_pid_holder
@@ -32,9 +38,15 @@ class World:
     daemon: FakeNFSDaemon
     state: MemoryStateStore
     commands: FakeCommandRunner
+    lock: MemoryLock = attrs.Factory(MemoryLock)
+    watchers: FakeWatcherControl = attrs.Factory(FakeWatcherControl)
+    attrd: FakeAttrdTracker = attrs.Factory(FakeAttrdTracker)
 
     def mon(self) -> GaneshaMon:
         return GaneshaMon(
+            lock=self.lock,
+            watchers=self.watchers,
+            attrd=self.attrd,
             attributes=self.attributes.for_node("node1"),
             daemon=self.daemon,
             clock=self.clock,

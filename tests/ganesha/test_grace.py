@@ -10,6 +10,7 @@ import pytest
 from ganesha_agents.backends.ganesha import REFUSAL_ATTEMPTS, GaneshaDaemon
 from ganesha_agents.backends.protocols import NFSDaemon
 from ganesha_agents.grace import NOTIFY_BUDGET, GaneshaGrace
+from ganesha_agents.standins import ganesha_pid_holder
 from ocfkit import ExitCode, GenericError
 from ocfkit.testing import AgentRunner, OCFEnv
 from tests.ganesha.conftest import World
@@ -85,11 +86,23 @@ def test_probe_of_a_never_started_instance_answers_7(world: World, grace_env: OC
     assert world.run_grace("monitor", grace_env.probe()).code == ExitCode.NOT_RUNNING
 
 
+def test_monitor_with_the_local_daemon_running_asks_attrd_nothing(
+    world: World, grace_env: OCFEnv
+) -> None:
+    started(world, grace_env)
+    world.attributes.calls.clear()
+    assert world.run_grace("monitor", grace_env.meta(**MONITOR)).code == ExitCode.SUCCESS
+    world.attributes.failure = GenericError("attrd_updater exited 102: not connected")
+    assert world.run_grace("monitor", grace_env.meta(**MONITOR)).code == ExitCode.SUCCESS
+    assert world.attributes.calls == []
+
+
 @pytest.mark.parametrize(("value", "code"), [(None, ExitCode.SUCCESS), ("1", ExitCode.SUCCESS)])
 def test_monitor_is_happy_while_the_attribute_is_1_or_not_yet_known(
     world: World, grace_env: OCFEnv, value: str | None, code: ExitCode
 ) -> None:
     started(world, grace_env)
+    world.daemon.kill()
     world.attributes.values.pop(("node1", "grace-active"))
     if value is not None:
         world.attributes.set("node1", "grace-active", value)
@@ -101,6 +114,7 @@ def test_monitor_fails_with_generic_error_otherwise(
     world: World, grace_env: OCFEnv, value: str
 ) -> None:
     started(world, grace_env)
+    world.daemon.kill()
     world.attributes.set("node1", "grace-active", value)
     result = world.run_grace("monitor", grace_env.meta(**MONITOR))
     assert result.code == ExitCode.ERR_GENERIC
@@ -109,6 +123,7 @@ def test_monitor_fails_with_generic_error_otherwise(
 
 def test_monitor_reports_an_attribute_tool_failure(world: World, grace_env: OCFEnv) -> None:
     started(world, grace_env)
+    world.daemon.kill()
     world.attributes.failure = GenericError("attrd_updater exited 102: not connected")
     result = world.run_grace("monitor", grace_env.meta(**MONITOR))
     assert result.code == ExitCode.ERR_GENERIC
@@ -379,3 +394,30 @@ def test_a_refusing_ganesha_is_asked_three_times_per_node(world: World, grace_en
     assert len(script.connects) == 2 * REFUSAL_ATTEMPTS
     assert world.clock.monotonic() - started == pytest.approx(2 * (0.05 + 0.1))
     assert result.logged("grace failed for node2 node3")
+
+
+def test_the_monitor_looks_at_the_configured_pid_file(
+    world: World, grace_env: OCFEnv, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "ganesha.pid"
+    env = grace_env.params(pid_file=str(pid_file))
+
+    def real_daemon() -> GaneshaGrace:
+        return GaneshaGrace(
+            attributes=world.attributes.for_node("node1"),
+            clock=world.clock,
+            state_store=world.state,
+            runner=world.commands,
+        )
+
+    started(world, env)
+    world.attributes.calls.clear()
+    with ganesha_pid_holder(pid_file):
+        assert AgentRunner(real_daemon).invoke("monitor", env.meta(**MONITOR)).code == 0
+        assert world.attributes.calls == []
+    assert AgentRunner(real_daemon).invoke("monitor", env.meta(**MONITOR)).code == 0
+    assert world.attributes.calls == [("query", "node1", "grace-active")]
+    relative = AgentRunner(real_daemon).invoke(
+        "monitor", grace_env.params(pid_file="g.pid").meta(**MONITOR)
+    )
+    assert relative.code == ExitCode.ERR_CONFIGURED

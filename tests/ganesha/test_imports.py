@@ -18,7 +18,7 @@ from ganesha_agents.standins import ganesha_pid_holder, write_attrd_updater
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ["lxml", "gi", "pydbus", "attrs", "typing", "logging", "subprocess", "click"]
 
-PROGRAM = """
+PREAMBLE = """
 import json, sys
 from ganesha_agents.mon import GaneshaMon
 from ganesha_agents.grace import GaneshaGrace
@@ -29,9 +29,18 @@ base = {"OCF_RESOURCE_INSTANCE": "imports", "HA_RSCTMP": sys.argv[1],
 monitor = dict(base, OCF_RESKEY_CRM_meta_interval="10000", OCF_RESKEY_pid_file=sys.argv[2])
 def loaded():
     return sorted(m for m in heavy if m in sys.modules)
+"""
+
+# ganesha_mon's start logs (the daemon runs, the watcher started): it runs in a
+# process of its own, as Pacemaker runs it, and launches the watcher that the
+# monitor then finds.
+START = """
+raise SystemExit(GaneshaMon().main(["m", "start"], monitor))
+"""
+
+PROGRAM = """
 steps = []
-steps.append(["mon start+monitor", GaneshaMon().main(["m", "start"], monitor),
-              GaneshaMon().main(["m", "monitor"], monitor), loaded()])
+steps.append(["mon monitor", 0, GaneshaMon().main(["m", "monitor"], monitor), loaded()])
 steps.append(["grace start+monitor", GaneshaGrace().main(["g", "start"], base),
               GaneshaGrace().main(["g", "monitor"], monitor), loaded()])
 ignored = dict(base, OCF_RESKEY_CRM_meta_notify_type="post",
@@ -44,6 +53,7 @@ grace = dict(ignored, OCF_RESKEY_CRM_meta_notify_operation="stop",
              DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + sys.argv[1] + "/no-bus")
 code = GaneshaGrace().main(["g", "notify"], grace)
 steps.append(["grace notify post-stop", code, 0, loaded()])
+steps.append(["mon stop", 0, GaneshaMon().main(["m", "stop"], monitor), []])
 print(json.dumps(steps), file=sys.stderr)
 """
 
@@ -51,19 +61,22 @@ print(json.dumps(steps), file=sys.stderr)
 def test_monitors_and_ignored_notifications_import_nothing_heavy(tmp_path: Path) -> None:
     write_attrd_updater(tmp_path)
     pid_file = tmp_path / "ganesha.pid"
+    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", "PYTHONPATH": str(REPO / "src")}
     with ganesha_pid_holder(pid_file):
-        done = subprocess.run(
-            [sys.executable, "-c", PROGRAM % HEAVY, str(tmp_path), str(pid_file)],
-            env={"PATH": f"{tmp_path}:{os.environ['PATH']}", "PYTHONPATH": str(REPO / "src")},
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
+        for program in (START, PROGRAM):
+            done = subprocess.run(
+                [sys.executable, "-c", PREAMBLE % HEAVY + program, str(tmp_path), str(pid_file)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
     steps = {
         name: (a, b, modules) for name, a, b, modules in json.loads(done.stderr.splitlines()[-1])
     }
-    assert steps["mon start+monitor"] == (0, 0, []), (tmp_path / "log").read_text()
+    assert steps["mon monitor"] == (0, 0, []), (tmp_path / "log").read_text()
+    assert steps["mon stop"][1] == 0
     assert steps["grace start+monitor"] == (0, 0, [])
     assert steps["grace notify post-start"] == (0, 0, [])
     # The control: a grace call needs D-Bus, and this check would have seen it.
@@ -73,3 +86,7 @@ def test_monitors_and_ignored_notifications_import_nothing_heavy(tmp_path: Path)
     assert "lxml" not in modules
     log = (tmp_path / "log").read_text()
     assert "ganesha.nfsd is not running" not in log, "the stand-in daemon must look alive"
+    # The monitor found the watcher that start launched, and stop ended it.
+    assert "watcher started" in log
+    assert "starting it again" not in log
+    assert "watcher (pid" in log and "stopped" in log

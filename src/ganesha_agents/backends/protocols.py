@@ -141,3 +141,78 @@ class NodeVolume(Protocol):
 
     def problems(self, node: str) -> list[str]:
         """What is wrong with the node's directories (the volume's mount included); [] if none."""
+
+
+class StateLock(Protocol):
+    """Serialises ganesha_mon's signalling between its actions and its watcher process.
+
+    Whoever holds it reads what was signalled, signals, and records it, so
+    the watcher and a monitor running at the same moment never both delete
+    or set an attribute.  Held only around attribute updates, never across
+    a wait.
+    """
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the lock, waiting at most ``timeout`` seconds; whether it was taken."""
+
+    def release(self) -> None:
+        """Give it back (a no-op when not held)."""
+
+    def holder(self) -> int | None:
+        """The pid holding it, when another process does and the kernel says which."""
+
+    def remove(self) -> None:
+        """Delete what backs it (stop does, when nothing else can want the lock)."""
+
+
+class WatcherStatus(Protocol):
+    """What a look at the watcher process found (see :class:`WatcherControl`)."""
+
+    kind: str
+    """``running``, ``absent``, ``hung`` or ``foreign`` (the lock is held by a process
+    that is not our watcher, which is then neither trusted nor killed)."""
+    pid: int | None
+    detail: str
+
+
+class WatcherControl(Protocol):
+    """The long-lived process that notices ganesha.nfsd's death at once.
+
+    ganesha_mon's start launches it, its monitor checks it (and relaunches a
+    dead one, kills and relaunches a hung one), its stop ends it.  Every
+    kill is of a pid verified to be this instance's watcher.
+    """
+
+    def check(self) -> WatcherStatus:
+        """Whether our watcher runs and beats."""
+
+    def launch(self, environ: dict[str, str]) -> int:
+        """Start a watcher detached from the calling action; its pid.
+
+        ``environ`` is the action's environment, from which the watcher
+        reads the instance's parameters and where to log.  Raises an
+        ``ocfkit.OCFError`` when it cannot be started.
+        """
+
+    def stop(self, timeout: float) -> int | None:
+        """Kill our watcher, if one runs, and wait up to ``timeout`` for it to go; its pid."""
+
+    def remove(self) -> None:
+        """Delete the watcher's file (stop does, after :meth:`stop`)."""
+
+
+class AttrdTracker(Protocol):
+    """Which pacemaker-attrd serves this node, to notice that it restarted (and forgot)."""
+
+    def identity(self) -> str:
+        """``PID:START`` of the node's attrd, or ``""`` when it cannot be told."""
+
+
+class DaemonWatch(Protocol):
+    """How the watcher waits on ganesha.nfsd: find it, then sleep until it ends."""
+
+    def find(self) -> int | None:
+        """The pid of the live daemon, found as ``NFSDaemon.is_alive`` finds it; None if none."""
+
+    def wait_exit(self, pid: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for ``pid`` to end; whether it has (or is gone)."""

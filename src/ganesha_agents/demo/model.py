@@ -37,7 +37,14 @@ import attrs
 from ganesha_agents.config.plan import failover_targets
 from ganesha_agents.config.spec import NodeAddress
 from ganesha_agents.demo.timeline import Timeline
-from ganesha_agents.fakes import AttributeChange, FakeAttributeStore, FakeNFSDaemon
+from ganesha_agents.fakes import (
+    AttributeChange,
+    FakeAttrdTracker,
+    FakeAttributeStore,
+    FakeNFSDaemon,
+    FakeWatcherControl,
+    MemoryLock,
+)
 from ganesha_agents.grace import GaneshaGrace
 from ganesha_agents.mon import GaneshaMon
 from ocfkit import ExitCode, ResourceAgent
@@ -144,7 +151,15 @@ class PacemakerModel:
         env: OCFEnv,
     ) -> int:
         """One operation, as Pacemaker's executor would run it on ``node``."""
+        # ganesha_mon runs without its watcher process here (watch=false):
+        # detection is the monitor's, as the timeline shows it.
+        extra: dict[str, Any] = (
+            {"lock": MemoryLock(), "watchers": FakeWatcherControl(), "attrd": FakeAttrdTracker()}
+            if agent_class is GaneshaMon
+            else {}
+        )
         agent = agent_class(  # type: ignore[call-arg]
+            **extra,
             attributes=self.attributes.for_node(node.name),
             daemon=node.daemon,
             clock=self.clock,
@@ -173,7 +188,7 @@ class PacemakerModel:
         env = (
             self.environment(node, "nfs-mon", "ganesha_mon")
             .meta(interval=interval_ms, timeout=10_000 if action == "monitor" else 40_000)
-            .params(grace_delay=self.grace_delay)
+            .params(grace_delay=self.grace_delay, watch="false")
         )
         return self.run(node, GaneshaMon, action, env)
 
