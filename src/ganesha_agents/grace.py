@@ -109,6 +109,7 @@ class GaneshaGrace(GaneshaAgent[GraceParameters]):
     """
 
     name = "ganesha_grace"
+    notify_events = frozenset({"post-stop", "pre-start"})
     parameters = GraceParameters
     _grace_ends: float | None = None  # when the running notification's grace budget runs out
 

@@ -114,6 +114,7 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
 
     name = "ganesha_takeover"
     parameters = TakeoverParameters
+    notify_events = frozenset({"pre-promote"})
 
     def __init__(self, *, records: AddressRecords | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

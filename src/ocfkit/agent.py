@@ -74,6 +74,10 @@ class ResourceAgent(Generic[P]):
     shortdesc: ClassVar[str] = ""
     longdesc: ClassVar[str] = ""
     parameters: ClassVar[type[Parameters]]
+    #: The clone notifications (``"pre-promote"``, ``"post-stop"`` ...) the agent acts on;
+    #: every other one is answered 0 at once, by the installed shim without even
+    #: starting Python.  None: every notification reaches ``notify``.
+    notify_events: ClassVar[frozenset[str] | None] = None
 
     # Set by main() for the duration of one action.
     env: OCFEnvironment
@@ -196,6 +200,8 @@ class ResourceAgent(Generic[P]):
         return ExitCode.SUCCESS
 
     def _run(self, requested: str, environ: Mapping[str, str]) -> int:
+        if requested == "notify" and not self._acts_on(environ):
+            return ExitCode.SUCCESS
         self.env = OCFEnvironment.from_environ(environ, requested)
         self.log = AgentLog(LogSettings.from_environ(environ, self.name))
         self.deadline = Deadline.from_timeout_ms(self.clock, self.env.meta.timeout_ms)
@@ -277,6 +283,14 @@ class ResourceAgent(Generic[P]):
                 self.log.info("%s; the resource cannot be running here", error.reason)
                 return ExitCode.NOT_RUNNING
         return self._report(error.code, error.reason)
+
+    def _acts_on(self, environ: Mapping[str, str]) -> bool:
+        """Whether a notification is one of :attr:`notify_events` (the shim decides alike)."""
+        if self.notify_events is None:
+            return True
+        prefix = "OCF_RESKEY_CRM_meta_notify_"
+        event = f"{environ.get(prefix + 'type', '')}-{environ.get(prefix + 'operation', '')}"
+        return event in self.notify_events
 
     def _exit_code(self, returned: object) -> int:
         if returned is None:

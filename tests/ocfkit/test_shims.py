@@ -381,3 +381,109 @@ def test_installed_example_passes_the_conformance_suite(dummy_shim: Path, world_
     assert report.ok, report.render()
     ran_as_nobody = [c for c in report.checks if c.name == "meta-data works as user nobody"]
     assert ran_as_nobody and ran_as_nobody[0].skipped is (os.geteuid() != 0)
+
+
+NOTIFYING_AGENT = '''
+import os
+from ocfkit import ExitCode, Parameters, ResourceAgent, action, parameter
+
+
+class NotifyingParameters(Parameters):
+    trace: str = parameter(default="/nonexistent", shortdesc="Where notify leaves a trace")
+
+
+class Notifying(ResourceAgent[NotifyingParameters]):
+    """An agent that acts on one notification only"""
+
+    name = "notifying"
+    parameters = NotifyingParameters
+    notify_events = frozenset({"pre-promote"})
+
+    @action(timeout=20)
+    def start(self) -> None:
+        return None
+
+    @action(timeout=20)
+    def stop(self) -> None:
+        return None
+
+    @action(timeout=20)
+    def monitor(self) -> ExitCode:
+        return ExitCode.NOT_RUNNING
+
+    @action(timeout=20)
+    def notify(self) -> None:
+        with open(self.params.trace, "a") as trace:
+            trace.write(self.notification.event + "\\n")
+'''
+
+
+@pytest.fixture
+def notifying_module(world_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    directory = world_dir / "modules"
+    directory.mkdir(mode=0o755, exist_ok=True)
+    module = directory / "ocfkit_notifying_agent.py"
+    module.write_text(NOTIFYING_AGENT)
+    monkeypatch.syspath_prepend(str(directory))
+    yield module
+    sys.modules.pop("ocfkit_notifying_agent", None)
+
+
+def notification(kind: str, operation: str, trace: Path) -> dict[str, str]:
+    return {
+        "OCF_RESKEY_CRM_meta_notify_type": kind,
+        "OCF_RESKEY_CRM_meta_notify_operation": operation,
+        "OCF_RESKEY_trace": str(trace),
+        "HA_RSCTMP": str(trace.parent),
+    }
+
+
+def test_a_shim_answers_ignored_notifications_without_python(
+    notifying_module: Path, ocf_root: Path, world_dir: Path
+) -> None:
+    # A shim naming an interpreter that does not exist: only the shell can answer.
+    text = shims.shim_source(
+        "notifying", PROVIDER, "ocfkit_notifying_agent:Notifying", interpreter="/nonexistent"
+    )
+    path = ocf_root / "notifying"
+    ocf_root.mkdir(mode=0o755, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+    trace = world_dir / "trace"
+    for kind, operation in [("pre", "demote"), ("post", "demote"), ("post", "promote")]:
+        done = run_shim(path, "notify", **notification(kind, operation, trace))
+        assert done.returncode == 0, done.stderr
+    assert not trace.exists()
+    acted = run_shim(path, "notify", **notification("pre", "promote", trace))
+    assert acted.returncode == 127, "the notification it acts on needs Python"
+    assert run_shim(path, "monitor").returncode == 127
+
+
+def test_a_notifying_shim_runs_the_agent_for_its_events_and_answers_meta_data(
+    notifying_module: Path, ocf_root: Path, world_dir: Path
+) -> None:
+    (shim,) = shims.install(PROVIDER, ["ocfkit_notifying_agent:Notifying"], ocf_root=ocf_root)
+    assert shim.path.read_text().startswith("#!/bin/sh\n")
+    assert shims.is_shim(shim.path)
+    trace = world_dir / "trace"
+    assert run_shim(shim.path, "notify", **notification("post", "stop", trace)).returncode == 0
+    done = run_shim(shim.path, "notify", **notification("pre", "promote", trace))
+    assert done.returncode == 0, done.stderr
+    assert trace.read_text() == "pre-promote\n"
+    meta = run_shim(shim.path, "meta-data")
+    assert meta.returncode == 0 and "<resource-agent" in meta.stdout
+    assert run_shim(shim.path, "monitor").returncode == 7  # not running
+
+
+def test_in_process_the_agent_ignores_the_same_notifications(
+    notifying_module: Path, world_dir: Path
+) -> None:
+    from ocfkit_notifying_agent import Notifying  # type: ignore[import-not-found]
+
+    trace = world_dir / "trace"
+    env = {"OCF_RESOURCE_INSTANCE": "n", **notification("post", "start", trace)}
+    assert Notifying().main(["n", "notify"], env) == 0
+    assert not trace.exists()
+    env = {"OCF_RESOURCE_INSTANCE": "n", **notification("pre", "promote", trace)}
+    assert Notifying().main(["n", "notify"], env) == 0
+    assert trace.read_text() == "pre-promote\n"

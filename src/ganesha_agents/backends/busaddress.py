@@ -90,9 +90,13 @@ def check_socket(path: str) -> None:
 
 
 def connect(address: str, timeout: float) -> AdminProxy:
-    """Open ganesha's admin object, on an accepted bus only (a ``Connector``)."""
+    """Open ganesha's admin object, on an accepted bus only (a ``Connector``).
+
+    Through ``dbus-send`` when it is installed, pydbus otherwise (see
+    :mod:`ganesha_agents.backends.dbussend` for why).
+    """
     path = socket_path(address)
     check_socket(path)
-    from ganesha_agents.backends.dbus import connect as dbus_connect
+    from ganesha_agents.backends.ganesha import default_connect
 
-    return dbus_connect(f"unix:path={path}", timeout)
+    return default_connect(f"unix:path={path}", timeout)

@@ -111,6 +111,15 @@ ABSENT_KINDS = frozenset({NOT_ON_BUS, NO_BUS})
 """Failures that say ganesha is not on the bus: whether it runs at all decides what follows."""
 
 
+class TransportFailure(Exception):
+    """A failed call whose meaning the transport knows (``kind``, as for :class:`Failure`)."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
 class Failure(Record):
     """One failed attempt: what kind, a reason for a human, and whether to try again."""
 
@@ -137,6 +146,8 @@ def classify(error: BaseException, address: str, timeout: float | None = None) -
     Works on anything shaped like ``GLib.GError`` (``message``, ``domain``,
     ``code``), so the retry logic can be tested without GLib.
     """
+    if isinstance(error, TransportFailure):
+        return Failure(error.kind, error.reason)
     if isinstance(error, KeyError):
         # pydbus: the object exists but does not (yet) export the interface.
         return Failure(NO_INTERFACE, f"ganesha does not export {INTERFACE} at {OBJECT_PATH}")
