@@ -89,6 +89,8 @@ def test_seeded_cib_with_fencing() -> None:
     assert properties["stonith-enabled"] == "true"
     assert properties["dc-deadtime"] == "2s"
     assert properties["startup-fencing"] == "false"
+    # Both nodes read the host's load as their own: the threshold is theirs together.
+    assert properties["load-threshold"] == "160%"
     assert properties["pcmk_host_list"] == "node1 node2"
     device = etree.fromstring(cib.encode()).find("configuration/resources/primitive")
     assert device is not None

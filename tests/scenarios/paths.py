@@ -74,7 +74,8 @@ class Watch:
     def __init__(self, ha: HaCluster, name: str, fault: str) -> None:
         self.ha = ha
         self.mark = ha.logs.mark()
-        self.rec: Recorder = ha.recorder()
+        # The invariant needs the VIP and grace samples only; attributes come from the logs.
+        self.rec: Recorder = ha.recorder(attributes=False)
         self.timeline = Timeline(name, fault, time.time())
         self.lines: list[LogLine] = []
         self.glog: dict[str, list[str]] = {}
