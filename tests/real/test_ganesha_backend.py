@@ -8,9 +8,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from ganesha_agents.backends.dbus import connect as pydbus_connect
+from ganesha_agents.backends.dbussend import connect as dbussend_connect
 from ganesha_agents.backends.ganesha import (
     CALL_TIMEOUT,
     GaneshaDaemon,
@@ -23,14 +26,29 @@ from ocfkit.deadline import Deadline
 
 from .ganesha_node import GaneshaNode, HarnessError
 
+if TYPE_CHECKING:
+    from ganesha_agents.backends.dbus import Connector
+
 pytestmark = pytest.mark.real
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
+TRANSPORTS: dict[str, Connector] = {"dbus-send": dbussend_connect, "pydbus": pydbus_connect}
+
+
+@pytest.fixture(params=list(TRANSPORTS))
+def transport(request: pytest.FixtureRequest) -> Connector:
+    """The backend's calls are tested on both transports (dbus-send, as the agents use it)."""
+    return TRANSPORTS[request.param]
+
+
 def daemon_for(
-    node: GaneshaNode, timeout: float = 10.0, call_timeout: float = CALL_TIMEOUT
+    node: GaneshaNode,
+    timeout: float = 10.0,
+    call_timeout: float = CALL_TIMEOUT,
+    connect: Connector = dbussend_connect,
 ) -> GaneshaDaemon:
     clock = SystemClock()
     return GaneshaDaemon(
@@ -39,6 +57,7 @@ def daemon_for(
         pid_files=[str(node.pid_file)],
         bus_address=node.bus_address,
         call_timeout=call_timeout,
+        connect=connect,
     )
 
 
@@ -78,10 +97,10 @@ def test_default_pid_file_as_seen_inside_the_node(ganesha_node: GaneshaNode) -> 
 
 
 def test_after_kill_9_the_pid_file_stays_but_ganesha_is_not_alive(
-    ganesha_node: GaneshaNode,
+    ganesha_node: GaneshaNode, transport: Connector
 ) -> None:
     pid = ganesha_node.ganesha_pid
-    daemon = daemon_for(ganesha_node)
+    daemon = daemon_for(ganesha_node, connect=transport)
     assert daemon.is_alive()
     ganesha_node.kill_ganesha(signal.SIGKILL)
     assert ganesha_node.pid_file.read_text().split("\n")[0] == str(pid)
@@ -96,9 +115,11 @@ def test_after_kill_9_the_pid_file_stays_but_ganesha_is_not_alive(
 # Grace.
 
 
-def test_plain_grace_puts_the_server_in_grace(ganesha_node: GaneshaNode) -> None:
+def test_plain_grace_puts_the_server_in_grace(
+    ganesha_node: GaneshaNode, transport: Connector
+) -> None:
     ganesha_node.wait_out_of_grace()
-    daemon = daemon_for(ganesha_node)
+    daemon = daemon_for(ganesha_node, connect=transport)
     assert not daemon.in_grace()
     assert daemon.grace("0:") == "Started grace period"
     assert daemon.in_grace()
@@ -106,11 +127,13 @@ def test_plain_grace_puts_the_server_in_grace(ganesha_node: GaneshaNode) -> None
     assert ganesha_node.log_text().count("NFS Server Now IN GRACE") == 2  # start-up, then ours
 
 
-def test_named_grace_reads_that_nodes_clients(ganesha_node: GaneshaNode) -> None:
+def test_named_grace_reads_that_nodes_clients(
+    ganesha_node: GaneshaNode, transport: Connector
+) -> None:
     ganesha_node.wait_out_of_grace()
     recovery = ganesha_node.root / "recov" / "node2" / "v4recov"
     recovery.mkdir(parents=True)
-    daemon = daemon_for(ganesha_node)
+    daemon = daemon_for(ganesha_node, connect=transport)
     assert daemon.grace("5:node2") == "Started grace period"
     assert daemon.in_grace()
     log = ganesha_node.log_text()
@@ -119,9 +142,11 @@ def test_named_grace_reads_that_nodes_clients(ganesha_node: GaneshaNode) -> None
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
-def test_grace_without_ganesha_returns_at_once(ganesha_node: GaneshaNode, signum: int) -> None:
+def test_grace_without_ganesha_returns_at_once(
+    ganesha_node: GaneshaNode, signum: int, transport: Connector
+) -> None:
     ganesha_node.kill_ganesha(signum)  # SIGKILL leaves a stale pid file behind
-    daemon = daemon_for(ganesha_node, timeout=10.0)
+    daemon = daemon_for(ganesha_node, timeout=10.0, connect=transport)
     started = time.monotonic()
     with pytest.raises(GaneshaNotRunning) as raised:
         daemon.grace("0:")
@@ -132,19 +157,21 @@ def test_grace_without_ganesha_returns_at_once(ganesha_node: GaneshaNode, signum
     assert waited < 0.5  # one look at the bus and the pid file (before: the whole deadline)
 
 
-def test_a_server_that_was_not_running_comes_back_in_grace(ganesha_node: GaneshaNode) -> None:
+def test_a_server_that_was_not_running_comes_back_in_grace(
+    ganesha_node: GaneshaNode, transport: Connector
+) -> None:
     # Why "not running" is nothing to do: ganesha starts in grace.
     ganesha_node.wait_out_of_grace()
     ganesha_node.kill_ganesha(signal.SIGKILL)
     with pytest.raises(GaneshaNotRunning):
-        daemon_for(ganesha_node).grace("5:node2")
+        daemon_for(ganesha_node, connect=transport).grace("5:node2")
     ganesha_node.start_ganesha()
-    assert daemon_for(ganesha_node).in_grace(budget=2.0)
+    assert daemon_for(ganesha_node, connect=transport).in_grace(budget=2.0)
 
 
-def test_enter_grace_on_a_real_server(ganesha_node: GaneshaNode) -> None:
+def test_enter_grace_on_a_real_server(ganesha_node: GaneshaNode, transport: Connector) -> None:
     ganesha_node.wait_out_of_grace()
-    daemon = daemon_for(ganesha_node)
+    daemon = daemon_for(ganesha_node, connect=transport)
     started = time.monotonic()
     assert daemon.enter_grace("5:10.0.0.5", budget=2.0) == "Started grace period"
     assert time.monotonic() - started < 2.0
@@ -161,19 +188,21 @@ def test_ganesha_refuses_with_an_error_named_after_its_interface(
     assert "Error org.ganesha.nfsd.admin: grace" in str(raised.value)
 
 
-def test_without_its_bus_ganesha_exits_and_is_not_running(ganesha_node: GaneshaNode) -> None:
+def test_without_its_bus_ganesha_exits_and_is_not_running(
+    ganesha_node: GaneshaNode, transport: Connector
+) -> None:
     # ganesha 4.3 exits (silently, within some 15 ms) when its system bus goes away.
     ganesha_node.stop_bus()
     with pytest.raises(GaneshaNotRunning) as raised:
-        daemon_for(ganesha_node, timeout=5.0).grace("0:")
-    assert (
-        f"cannot connect to the D-Bus system bus at {ganesha_node.bus_address}: "
-        "Could not connect: No such file or directory" in raised.value.reason
+        daemon_for(ganesha_node, timeout=5.0, connect=transport).grace("0:")
+    assert f"cannot connect to the D-Bus system bus at {ganesha_node.bus_address}: " in (
+        raised.value.reason
     )
+    assert "No such file or directory" in raised.value.reason
 
 
 def test_without_a_bus_a_live_ganesha_is_tried_until_the_deadline(
-    ganesha_node: GaneshaNode,
+    ganesha_node: GaneshaNode, transport: Connector
 ) -> None:
     # Stopped, ganesha cannot notice the bus leave: it stays alive by its pid file.
     assert ganesha_node.signal_ganesha(signal.SIGSTOP)
@@ -181,25 +210,27 @@ def test_without_a_bus_a_live_ganesha_is_tried_until_the_deadline(
         ganesha_node.stop_bus()
         started = time.monotonic()
         with pytest.raises(GaneshaDBusError) as raised:
-            daemon_for(ganesha_node, timeout=1.0).grace("0:")
+            daemon_for(ganesha_node, timeout=1.0, connect=transport).grace("0:")
         waited = time.monotonic() - started
     finally:
         ganesha_node.signal_ganesha(signal.SIGCONT)
     assert not isinstance(raised.value, GaneshaNotRunning)
-    assert (
-        f"cannot connect to the D-Bus system bus at {ganesha_node.bus_address}: "
-        "Could not connect: No such file or directory" in raised.value.reason
+    assert f"cannot connect to the D-Bus system bus at {ganesha_node.bus_address}: " in (
+        raised.value.reason
     )
+    assert "No such file or directory" in raised.value.reason
     assert attempts_in(raised.value.reason) > 1
     assert waited < 1.0
 
 
-def test_a_stopped_ganesha_times_out_within_the_deadline(ganesha_node: GaneshaNode) -> None:
+def test_a_stopped_ganesha_times_out_within_the_deadline(
+    ganesha_node: GaneshaNode, transport: Connector
+) -> None:
     assert ganesha_node.signal_ganesha(signal.SIGSTOP)
     try:
         started = time.monotonic()
         with pytest.raises(GaneshaDBusError) as raised:
-            daemon_for(ganesha_node, timeout=2.0, call_timeout=0.5).grace("0:")
+            daemon_for(ganesha_node, timeout=2.0, call_timeout=0.5, connect=transport).grace("0:")
         waited = time.monotonic() - started
     finally:
         ganesha_node.signal_ganesha(signal.SIGCONT)
@@ -208,13 +239,15 @@ def test_a_stopped_ganesha_times_out_within_the_deadline(ganesha_node: GaneshaNo
     assert waited < 2.5
 
 
-def test_a_stopped_bus_times_out_within_the_deadline(ganesha_node: GaneshaNode) -> None:
+def test_a_stopped_bus_times_out_within_the_deadline(
+    ganesha_node: GaneshaNode, transport: Connector
+) -> None:
     # Without the cancellable connect, pydbus would wait here for ever.
     assert ganesha_node.signal_bus(signal.SIGSTOP)
     try:
         started = time.monotonic()
         with pytest.raises(GaneshaDBusError) as raised:
-            daemon_for(ganesha_node, timeout=2.0).grace("0:")
+            daemon_for(ganesha_node, timeout=2.0, connect=transport).grace("0:")
         waited = time.monotonic() - started
     finally:
         ganesha_node.signal_bus(signal.SIGCONT)

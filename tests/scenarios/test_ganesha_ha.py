@@ -17,9 +17,11 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from pathlib import Path
 
 import pytest
 
+from ganesha_agents import state_volume
 from ocfkit.lab import ganesha
 from tests.scenarios.evidence import (
     MS,
@@ -573,7 +575,7 @@ def test_grace_for_a_node_without_recovery_directory(healthy: HaCluster, report:
     """ganesha 4.3 enters grace for "5:NODE" even when RecoveryRoot/NODE does not exist."""
     ha, lab = healthy, healthy.lab
     node, absent = "node1", "nodeless"
-    recov = lab.node_dir(node) / "ganesha" / "recov" / absent
+    recov = Path(state_volume.recovery_root(ha.volume, node)) / absent
     mark = ha.logs.mark()
     t0 = time.time()
     reply = ganesha.admin_call(lab.layout.bus_socket(node), "grace", f"5:{absent}")

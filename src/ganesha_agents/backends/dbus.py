@@ -181,7 +181,7 @@ def _remote_reason(kind: str, name: str, detail: str) -> str:
     if kind == NOT_ON_BUS:
         return f"ganesha.nfsd is not on the D-Bus system bus ({name})"
     if kind == TIMEOUT:
-        return f"ganesha.nfsd did not reply ({shown})"
+        return f"ganesha.nfsd did not reply in time (timeout): {shown}"
     if kind == ACCESS_DENIED:
         return f"the D-Bus policy denies the call to ganesha.nfsd (only root may call it): {shown}"
     if kind == NO_INTERFACE:

@@ -61,6 +61,11 @@ def installed(path: str | None = None) -> bool:
     return any(os.access(os.path.join(d or ".", PROGRAM), os.X_OK) for d in directories)
 
 
+def connect(address: str, timeout: float) -> DbusSendAdmin:
+    """A ``Connector``: nothing to open, every call is its own process (``timeout`` unused)."""
+    return DbusSendAdmin(address)
+
+
 class DbusSendAdmin:
     """ganesha's admin object on the bus at ``address``; every call is one ``dbus-send``."""
 
@@ -94,11 +99,12 @@ class DbusSendAdmin:
         environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
         environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
         try:
-            code, out, err = spawn.run_captured(argv, env=environ, timeout=timeout + 1.0)
+            # --reply-timeout bounds the wait for the reply; this bounds the rest
+            # (a bus daemon that accepts the connection and then says nothing).
+            code, out, err = spawn.run_captured(argv, env=environ, timeout=timeout + 0.1)
         except spawn.Timeout as error:
-            raise TransportFailure(
-                TIMEOUT, f"dbus-send did not return within {timeout:.3g}s"
-            ) from error
+            reason = f"no answer on the D-Bus system bus within {timeout:.3g}s (timeout)"
+            raise TransportFailure(TIMEOUT, reason) from error
         except (FileNotFoundError, PermissionError) as error:
             raise NotInstalledError(f"cannot run {PROGRAM}: {error}") from error
         if code == 0:
@@ -132,8 +138,9 @@ def failure(stderr: str, address: str, code: int) -> Exception:
         name, _, detail = text[len("Error ") :].partition(": ")
         return RemoteError(name, detail)
     if text.startswith("Failed to open connection"):
-        return TransportFailure(
-            NO_BUS, f"cannot connect to the D-Bus system bus at {address}: {text}"
-        )
+        # 'Failed to open connection to "system" message bus: <why>': the why is what matters.
+        why = text.split(": ", 1)[-1]
+        reason = f"cannot connect to the D-Bus system bus at {address}: {why}"
+        return TransportFailure(NO_BUS, reason)
     shown = text[:300] or "no message"
     return TransportFailure(OTHER, f"dbus-send exited {code}: {shown}")

@@ -210,6 +210,8 @@ class GaneshaDaemon:
                 finally:
                     admin.close()
             except _OutOfTime:
+                if failure is not None:
+                    break  # the last real answer says more than "no time left"
                 seen = Failure(TIMEOUT, "connected to the bus, but no time was left for the call")
             except Exception as error:
                 classified = classify(error, address, timeout)
@@ -327,7 +329,7 @@ def default_connect(address: str, timeout: float) -> AdminProxy:
     from ganesha_agents.backends import dbussend
 
     if dbussend.installed():
-        return dbussend.DbusSendAdmin(address)
+        return dbussend.connect(address, timeout)
     from ganesha_agents.backends.dbus import connect
 
     return connect(address, timeout)
