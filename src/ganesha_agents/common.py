@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ganesha_agents import __version__
 from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
-from ocfkit import GenericError, Parameters, ResourceAgent
+from ocfkit import ConfigurationError, GenericError, Parameters, ResourceAgent, parameter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,6 +26,18 @@ if TYPE_CHECKING:
     P = TypeVar("P", bound=Parameters)
 else:
     P = None
+
+
+def pid_file_parameter(what: str) -> Any:
+    """The ``pid_file`` parameter every ganesha agent takes; ``what`` says what it is for."""
+    return parameter(
+        default=None,
+        shortdesc="ganesha.nfsd pid file",
+        longdesc=(
+            f"The pid file of the local ganesha.nfsd{what}.  By default the first that exists "
+            "of " + ", ".join(DEFAULT_PID_FILES) + "."
+        ),
+    )
 
 
 class GaneshaAgent(ResourceAgent[P]):
@@ -81,8 +93,15 @@ class GaneshaAgent(ResourceAgent[P]):
         return {}
 
     def pid_files(self) -> tuple[str, ...]:
-        """Where to look for ganesha's pid file (both agents make it configurable)."""
-        return DEFAULT_PID_FILES
+        """Where to look for ganesha's pid file: the agent's ``pid_file``, else the known ones."""
+        configured = getattr(self.params, "pid_file", None)
+        return (configured,) if configured else DEFAULT_PID_FILES
+
+    def check_pid_file(self) -> None:
+        """A configured ``pid_file`` must be an absolute path (validate() calls this)."""
+        configured = getattr(self.params, "pid_file", None)
+        if configured is not None and not configured.startswith("/"):
+            raise ConfigurationError(f"pid_file must be an absolute path, not {configured!r}")
 
     @property
     def attributes(self) -> AttributeStore:

@@ -44,10 +44,8 @@ and answers as before: that is when grace-active is being deleted.
 from __future__ import annotations
 
 from ganesha_agents.backends.errors import GaneshaNotRunning
-from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
-from ganesha_agents.common import GaneshaAgent
+from ganesha_agents.common import GaneshaAgent, pid_file_parameter
 from ocfkit import (
-    ConfigurationError,
     ExitCode,
     GenericError,
     NotRunningError,
@@ -87,14 +85,9 @@ class GraceParameters(Parameters):
             "the other nodes put their NFS servers into grace."
         ),
     )
-    pid_file: str | None = parameter(
-        default=None,
-        shortdesc="ganesha.nfsd pid file",
-        longdesc=(
-            "The pid file of the local ganesha.nfsd, as given to ganesha_mon.  While it shows "
-            "a running daemon, the monitor answers without asking attrd.  By default the "
-            "first that exists of " + ", ".join(DEFAULT_PID_FILES) + "."
-        ),
+    pid_file: str | None = pid_file_parameter(
+        ", as given to ganesha_mon; while it shows a running daemon, the monitor answers "
+        "without asking attrd"
     )
 
 
@@ -113,14 +106,8 @@ class GaneshaGrace(GaneshaAgent[GraceParameters]):
     parameters = GraceParameters
     _grace_ends: float | None = None  # when the running notification's grace budget runs out
 
-    def pid_files(self) -> tuple[str, ...]:
-        return (self.params.pid_file,) if self.params.pid_file else DEFAULT_PID_FILES
-
     def validate(self) -> None:
-        if self.params.pid_file is not None and not self.params.pid_file.startswith("/"):
-            raise ConfigurationError(
-                f"pid_file must be an absolute path, not {self.params.pid_file!r}"
-            )
+        self.check_pid_file()
 
     @action(timeout=40)
     def start(self) -> ExitCode:

@@ -65,8 +65,7 @@ from __future__ import annotations
 
 import os
 
-from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
-from ganesha_agents.common import GaneshaAgent
+from ganesha_agents.common import GaneshaAgent, pid_file_parameter
 from ganesha_agents.signalled import DOWN, DRAINING, STARTED, UP, Signalled
 from ocfkit import (
     ConfigurationError,
@@ -134,15 +133,7 @@ class MonParameters(Parameters):
             "to match."
         ),
     )
-    pid_file: str | None = parameter(
-        default=None,
-        shortdesc="ganesha.nfsd pid file",
-        longdesc=(
-            "The pid file of the ganesha.nfsd to watch.  By default the first that exists of "
-            + ", ".join(DEFAULT_PID_FILES)
-            + "."
-        ),
-    )
+    pid_file: str | None = pid_file_parameter(", the daemon to watch")
     watch: bool = parameter(
         default=True,
         shortdesc="Notice the daemon's death at once",
@@ -226,16 +217,10 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
             )
         return self._watchers
 
-    def pid_files(self) -> tuple[str, ...]:
-        return (self.params.pid_file,) if self.params.pid_file else DEFAULT_PID_FILES
-
     # ------------------------------------------------------------------ actions
 
     def validate(self) -> None:
-        if self.params.pid_file is not None and not self.params.pid_file.startswith("/"):
-            raise ConfigurationError(
-                f"pid_file must be an absolute path, not {self.params.pid_file!r}"
-            )
+        self.check_pid_file()
         if self.params.ganesha_active == self.params.grace_active:
             raise ConfigurationError(
                 "ganesha_active and grace_active must name different attributes"

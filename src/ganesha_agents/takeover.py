@@ -31,8 +31,7 @@ Nothing is slept: the order is Pacemaker's, and each grace step is bounded.
 
 from __future__ import annotations
 
-from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
-from ganesha_agents.common import GaneshaAgent
+from ganesha_agents.common import GaneshaAgent, pid_file_parameter
 from ocfkit import (
     ConfigurationError,
     ExitCode,
@@ -90,15 +89,7 @@ class TakeoverParameters(Parameters):
             "included.  A node that other nodes cannot wait for longer is reported and skipped."
         ),
     )
-    pid_file: str | None = parameter(
-        default=None,
-        shortdesc="ganesha.nfsd pid file",
-        longdesc=(
-            "The pid file of the local ganesha.nfsd.  By default the first that exists of "
-            + ", ".join(DEFAULT_PID_FILES)
-            + "."
-        ),
-    )
+    pid_file: str | None = pid_file_parameter("")
 
 
 class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
@@ -143,16 +134,14 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
 
         return make
 
-    def pid_files(self) -> tuple[str, ...]:
-        return (self.params.pid_file,) if self.params.pid_file else DEFAULT_PID_FILES
-
     def validate(self) -> None:
         if not _is_ip_address(self.params.ip):
             raise ConfigurationError(f"ip must be an IPv4 or IPv6 address, not {self.params.ip!r}")
-        for name in ("ha_vol_mnt", "pid_file"):
-            value = getattr(self.params, name)
-            if value and not value.startswith("/"):
-                raise ConfigurationError(f"{name} must be an absolute path, not {value!r}")
+        self.check_pid_file()
+        if self.params.ha_vol_mnt and not self.params.ha_vol_mnt.startswith("/"):
+            raise ConfigurationError(
+                f"ha_vol_mnt must be an absolute path, not {self.params.ha_vol_mnt!r}"
+            )
 
     @property
     def records(self) -> AddressRecords | None:
