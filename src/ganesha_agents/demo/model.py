@@ -25,17 +25,15 @@ which the other nodes' operations run, as they would on a cluster.
 
 from __future__ import annotations
 
-import io
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
 from ganesha_agents.config.plan import failover_targets
 from ganesha_agents.config.spec import NodeAddress
+from ganesha_agents.demo.threadio import PerThreadStderr
 from ganesha_agents.demo.timeline import Timeline
 from ganesha_agents.fakes import (
     AttributeChange,
@@ -69,31 +67,6 @@ def preference_order(nodes: Sequence[str], home: str) -> list[str]:
     return [home, *failover_targets(addresses, addresses[list(nodes).index(home)])]
 
 
-class _PerThreadStderr:
-    """stderr for simulated processes: each thread writes to its own buffer, if it has one."""
-
-    def __init__(self, fallback: TextIO) -> None:
-        self.fallback = fallback
-        self.local = threading.local()
-
-    def write(self, text: str) -> int:
-        target: TextIO = getattr(self.local, "buffer", None) or self.fallback
-        return target.write(text)
-
-    def flush(self) -> None:
-        target: TextIO = getattr(self.local, "buffer", None) or self.fallback
-        target.flush()
-
-    @contextmanager
-    def capture(self) -> Iterator[io.StringIO]:
-        saved = getattr(self.local, "buffer", None)
-        self.local.buffer = io.StringIO()
-        try:
-            yield self.local.buffer
-        finally:
-            self.local.buffer = saved
-
-
 @attrs.define
 class SimulatedNode:
     name: str
@@ -116,7 +89,7 @@ class PacemakerModel:
         verbose: bool = False,
     ) -> None:
         self.clock = clock or VirtualTime()
-        self.stderr = _PerThreadStderr(sys.stderr)
+        self.stderr = PerThreadStderr(sys.stderr)
         self.timeline = Timeline(self.clock.monotonic())
         self.attributes = FakeAttributeStore(self.clock)
         self.attributes.listeners.append(self._attribute_changed)

@@ -45,12 +45,9 @@ memory state store.  Time is virtual and every duration comes from
 
 from __future__ import annotations
 
-import io
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -58,6 +55,7 @@ from ganesha_agents.config.plan import preferences
 from ganesha_agents.config.spec import NodeAddress
 from ganesha_agents.demo import costs
 from ganesha_agents.demo.graph import Executor, Graph, Op
+from ganesha_agents.demo.threadio import PerThreadStderr
 from ganesha_agents.demo.timed import ActionDaemon, TimedAttributes
 from ganesha_agents.demo.timeline import Timeline
 from ganesha_agents.fakes import (
@@ -162,31 +160,6 @@ class VipStart:
     in_grace: dict[str, bool | None]
 
 
-class _ThreadStderr:
-    """stderr for simulated processes: each thread writes to its own buffer, if it has one."""
-
-    def __init__(self, fallback: TextIO) -> None:
-        self.fallback = fallback
-        self.local = threading.local()
-
-    def write(self, text: str) -> int:
-        target: TextIO = getattr(self.local, "buffer", None) or self.fallback
-        return target.write(text)
-
-    def flush(self) -> None:
-        target: TextIO = getattr(self.local, "buffer", None) or self.fallback
-        target.flush()
-
-    @contextmanager
-    def capture(self) -> Iterator[io.StringIO]:
-        saved = getattr(self.local, "buffer", None)
-        self.local.buffer = io.StringIO()
-        try:
-            yield self.local.buffer
-        finally:
-            self.local.buffer = saved
-
-
 class TakeoverModel:
     """The simulated cluster with the takeover layout: nodes, agents, transitions, addresses."""
 
@@ -203,7 +176,7 @@ class TakeoverModel:
         self.grace_delay = grace_delay
         #: Notifications not delivered (``"pre-promote"``): only to show the check catches it.
         self.drop = frozenset(drop)
-        self.stderr = _ThreadStderr(sys.stderr)
+        self.stderr = PerThreadStderr(sys.stderr)
         self.timeline = Timeline(self.clock.monotonic())
         self.attributes = FakeAttributeStore(self.clock)
         self.attributes.listeners.append(self._attribute_changed)
