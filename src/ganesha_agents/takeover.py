@@ -151,8 +151,10 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
             raise ConfigurationError(f"ip must be an IPv4 or IPv6 address, not {self.params.ip!r}")
         for name in ("ha_vol_mnt", "pid_file"):
             value = getattr(self.params, name)
-            if value and not value.startswith("/"):
-                raise ConfigurationError(f"{name} must be an absolute path, not {value!r}")
+            if value and (not value.startswith("/") or not value.isprintable()):
+                raise ConfigurationError(
+                    f"{name} must be an absolute path of printable characters, not {value!r}"
+                )
 
     @property
     def records(self) -> AddressRecords | None:
