@@ -217,7 +217,7 @@ def _to_syslog(settings: LogSettings, level: int, message: str) -> None:
 
     if settings.facility not in _syslog_opened:
         code = getattr(syslog, "LOG_" + (settings.facility or "").upper(), syslog.LOG_DAEMON)
-        syslog.openlog(_c_string(settings.tag), 0, code)
+        syslog.openlog(_c_string(printable(settings.tag)), 0, code)
         _syslog_opened.append(settings.facility or "")
     priorities = {
         DEBUG: syslog.LOG_DEBUG,

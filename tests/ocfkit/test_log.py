@@ -285,6 +285,20 @@ def test_a_traceback_carrying_a_hostile_message_forges_no_line() -> None:
         assert line.isprintable()
 
 
+def test_syslog_gets_printable_text_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import syslog
+
+    from ocfkit import log
+
+    sent: list[str] = []
+    monkeypatch.setattr(log, "_syslog_opened", [])
+    monkeypatch.setattr(syslog, "openlog", lambda ident, *args: sent.append(ident))
+    monkeypatch.setattr(syslog, "syslog", lambda priority, message: sent.append(message))
+    AgentLog(LogSettings("t\x1b[2J", facility="daemon")).info("%s", HOSTILE)
+    assert len(sent) == 2
+    assert all(each.isprintable() for each in sent), sent
+
+
 def test_an_exit_reason_is_one_printable_line() -> None:
     result = run(Scripted(raising(GenericError(HOSTILE))), "start", env())
     assert result.stderr.count("\n") == 1
