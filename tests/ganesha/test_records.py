@@ -188,14 +188,23 @@ def test_a_link_in_place_of_the_own_recovery_root_is_never_followed(
     assert tree(victim) == before
 
 
-def test_a_record_reached_through_a_planted_link_is_refused(volume: Path, victim: Path) -> None:
-    # The record's text names the layout exactly, but node2's directory is now a link elsewhere.
-    node2 = volume / "nfs-ganesha" / "node2"
+@pytest.mark.parametrize(
+    ("component", "inside"),
+    [("node2", ""), ("node2/nfs", "nfs"), ("node2/nfs/ganesha", "nfs/ganesha")],
+)
+def test_a_record_reached_through_a_planted_link_is_refused(
+    volume: Path, victim: Path, component: str, inside: str
+) -> None:
+    # The record's text names the layout exactly, but a directory on the way is now a link.
+    replaced = volume / "nfs-ganesha" / component
     (Path(state_volume.address_dir(volume)) / VIP).symlink_to(root(volume, "node2"))
-    os.rename(node2, volume / "moved")
-    node2.symlink_to(victim)
+    os.rename(replaced, volume / "moved")
+    replaced.symlink_to(victim / inside)
     with pytest.raises(RecordsError, match="symbolic link, not followed"):
         links(volume, "node1").holder(VIP)
+    node1 = links(volume, "node1")
+    with pytest.raises(RecordsError, match="symbolic link, not followed"):
+        node1.claim(VIP, str(root(volume, "node2")))
 
 
 def test_a_record_naming_a_node_that_cannot_be_a_name_is_refused(volume: Path) -> None:
