@@ -40,6 +40,19 @@ def pid_file_parameter(what: str) -> Any:
     )
 
 
+def check_absolute_path(name: str, value: str | None) -> None:
+    """A path parameter, when set, must be absolute and printable.
+
+    Printable, because the value reaches log lines and exit reasons, and a
+    path with a line break or a terminal escape in it names nothing an
+    operator meant.
+    """
+    if value and (not value.startswith("/") or not value.isprintable()):
+        raise ConfigurationError(
+            f"{name} must be an absolute path of printable characters, not {value!r}"
+        )
+
+
 class GaneshaAgent(ResourceAgent[P]):
     """Base of the two agents: backends, node name and the started marker."""
 
@@ -98,10 +111,8 @@ class GaneshaAgent(ResourceAgent[P]):
         return (configured,) if configured else DEFAULT_PID_FILES
 
     def check_pid_file(self) -> None:
-        """A configured ``pid_file`` must be an absolute path (validate() calls this)."""
-        configured = getattr(self.params, "pid_file", None)
-        if configured is not None and not configured.startswith("/"):
-            raise ConfigurationError(f"pid_file must be an absolute path, not {configured!r}")
+        """A configured ``pid_file`` must be a path check_absolute_path accepts."""
+        check_absolute_path("pid_file", getattr(self.params, "pid_file", None))
 
     @property
     def attributes(self) -> AttributeStore:

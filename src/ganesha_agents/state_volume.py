@@ -297,6 +297,14 @@ class _Survey:
         except safefs.FileSystemError as error:
             raise VolumeError(error.reason) from error
         self.opened.append(fd)
+        seen = os.fstat(fd)
+        if safefs.writable_by_others(seen):
+            # Sticky or not: whoever may create names in the volume's root could
+            # take nfs-ganesha before root does, or fill the volume.
+            raise VolumeError(
+                f"{self.volume} is writable by group or others "
+                f"(mode {stat.S_IMODE(seen.st_mode):04o}): only root may write the volume's root"
+            )
         self.report.resolved = resolved
         self.report.mounted = safefs.mount_type(resolved)
         if self.report.mounted is None and require_mount:

@@ -31,7 +31,7 @@ Nothing is slept: the order is Pacemaker's, and each grace step is bounded.
 
 from __future__ import annotations
 
-from ganesha_agents.common import GaneshaAgent, pid_file_parameter
+from ganesha_agents.common import GaneshaAgent, check_absolute_path, pid_file_parameter
 from ocfkit import (
     ConfigurationError,
     ExitCode,
@@ -138,10 +138,7 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
         if not _is_ip_address(self.params.ip):
             raise ConfigurationError(f"ip must be an IPv4 or IPv6 address, not {self.params.ip!r}")
         self.check_pid_file()
-        if self.params.ha_vol_mnt and not self.params.ha_vol_mnt.startswith("/"):
-            raise ConfigurationError(
-                f"ha_vol_mnt must be an absolute path, not {self.params.ha_vol_mnt!r}"
-            )
+        check_absolute_path("ha_vol_mnt", self.params.ha_vol_mnt)
 
     @property
     def records(self) -> AddressRecords | None:

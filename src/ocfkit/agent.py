@@ -20,7 +20,7 @@ from ocfkit.codes import VALID_CODES, ExitCode
 from ocfkit.deadline import Deadline
 from ocfkit.environment import OCFEnvironment
 from ocfkit.errors import AgentDefinitionError, OCFError
-from ocfkit.log import AgentLog, LogSettings
+from ocfkit.log import AgentLog, LogSettings, printable
 from ocfkit.params import Parameters, load_parameters, locating_names
 from ocfkit.state import DirectoryStateStore
 
@@ -326,7 +326,8 @@ class ResourceAgent(Generic[P]):
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split()) or "unknown error"
+    """One line of printable text: an exit reason ends up in the CIB and in every log."""
+    return printable(" ".join(str(text).split())) or "unknown error"
 
 
 def entry_point(agent_class: type[ResourceAgent[Any]]) -> Any:

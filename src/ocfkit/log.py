@@ -19,6 +19,12 @@ ever added to a regular file with a single link, opened without following a
 symbolic link and without blocking, so nobody who can write that directory
 can turn a log line into a write to another file, or hang the agent with a
 FIFO.
+
+Messages carry values others chose (parameters, names read from a shared
+volume, replies): a line break or a terminal escape in one would let it
+forge a line of its own, or rewrite the screen of whoever reads the log.
+So every character that is not printable is written as its Python escape
+(``\\n``, ``\\x1b``), and a traceback is written one tagged line per line.
 """
 
 from __future__ import annotations
@@ -175,8 +181,15 @@ class AgentLog:
 
 def _line(settings: LogSettings, level: int, message: str, when: float | None) -> str:
     """``[date ]tag: LEVEL: message``, the shape of ocf_log's lines (no date: None)."""
-    line = f"{settings.tag}: {_LEVEL_WORDS.get(level, str(level))}: {message}"
+    line = f"{printable(settings.tag)}: {_LEVEL_WORDS.get(level, str(level))}: {printable(message)}"
     return line if when is None else format_date(settings.datefmt, when) + line
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (but tab) as its Python escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
 
 
 def _to_file(path: str, line: str) -> None:
@@ -204,7 +217,7 @@ def _to_syslog(settings: LogSettings, level: int, message: str) -> None:
 
     if settings.facility not in _syslog_opened:
         code = getattr(syslog, "LOG_" + (settings.facility or "").upper(), syslog.LOG_DAEMON)
-        syslog.openlog(_c_string(settings.tag), 0, code)
+        syslog.openlog(_c_string(printable(settings.tag)), 0, code)
         _syslog_opened.append(settings.facility or "")
     priorities = {
         DEBUG: syslog.LOG_DEBUG,
@@ -213,7 +226,7 @@ def _to_syslog(settings: LogSettings, level: int, message: str) -> None:
         ERROR: syslog.LOG_ERR,
         CRITICAL: syslog.LOG_CRIT,
     }
-    text = f"{_LEVEL_WORDS.get(level, str(level))}: {message}"
+    text = f"{_LEVEL_WORDS.get(level, str(level))}: {printable(message)}"
     syslog.syslog(priorities.get(level, syslog.LOG_INFO), _c_string(text))
 
 
@@ -262,11 +275,12 @@ def _build_logger(settings: LogSettings, stderr: TextIO) -> logging.Logger:
             self.with_date = with_date
 
         def format(self, record: logging.LogRecord) -> str:
-            message = record.getMessage()
-            if record.exc_info:
-                message += "\n" + self.formatException(record.exc_info)
             when = record.created if self.with_date else None
-            return _line(settings, record.levelno, message, when)
+            lines = [record.getMessage()]
+            if record.exc_info:
+                # One tagged line each: a message in the traceback cannot forge a line.
+                lines += self.formatException(record.exc_info).splitlines()
+            return "\n".join(_line(settings, record.levelno, line, when) for line in lines)
 
     class AppendHandler(logging.Handler):
         """Appends each line to a file, as ``>>`` does; a file it cannot write is skipped."""

@@ -135,3 +135,103 @@ def test_the_layout_is_created_once_and_checked_after(tmp_path: Path) -> None:
     peer.symlink_to("/etc")
     with pytest.raises(ValueError, match="links to /etc"):
         state_volume.create(tmp_path, ["node1", "node2", "node3"])
+
+
+# Every node writes the volume: nothing another node planted there may lead root elsewhere.
+
+
+@pytest.fixture
+def victim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of root's beside the volume (on the same file system) with the layout's names."""
+    place = tmp_path_factory.mktemp("victim")
+    (place / "nfs" / "ganesha" / "v4recov").mkdir(parents=True)
+    return place
+
+
+def tree(path: Path) -> list[tuple[str, str]]:
+    return sorted(
+        (str(p.relative_to(path)), os.readlink(p) if p.is_symlink() else "")
+        for p in path.rglob("*")
+    )
+
+
+def test_a_link_in_place_of_the_address_directory_is_never_followed(
+    volume: Path, victim: Path
+) -> None:
+    addresses = Path(state_volume.address_dir(volume))
+    os.rename(addresses, volume / "moved")
+    addresses.symlink_to(victim)
+    before = tree(victim)
+    node1 = links(volume, "node1")
+    with pytest.raises(RecordsError, match="symbolic link, not followed"):
+        node1.claim(VIP, node1.own_root())
+    with pytest.raises(RecordsError, match="symbolic link, not followed"):
+        node1.holder(VIP)
+    assert tree(victim) == before
+
+
+@pytest.mark.parametrize("component", ["node1", "node1/nfs", "node1/nfs/ganesha"])
+def test_a_link_in_place_of_the_own_recovery_root_is_never_followed(
+    volume: Path, victim: Path, component: str
+) -> None:
+    replaced = volume / "nfs-ganesha" / component
+    os.rename(replaced, volume / "moved")
+    inner = {
+        "node1": victim,
+        "node1/nfs": victim / "nfs",
+        "node1/nfs/ganesha": victim / "nfs/ganesha",
+    }
+    replaced.symlink_to(inner[component])
+    before = tree(victim)
+    with pytest.raises(RecordsError, match="symbolic link, not followed"):
+        links(volume, "node1").lead_to_record(VIP)
+    assert tree(victim) == before
+
+
+@pytest.mark.parametrize(
+    ("component", "inside"),
+    [("node2", ""), ("node2/nfs", "nfs"), ("node2/nfs/ganesha", "nfs/ganesha")],
+)
+def test_a_record_reached_through_a_planted_link_is_refused(
+    volume: Path, victim: Path, component: str, inside: str
+) -> None:
+    # The record's text names the layout exactly, but a directory on the way is now a link.
+    replaced = volume / "nfs-ganesha" / component
+    (Path(state_volume.address_dir(volume)) / VIP).symlink_to(root(volume, "node2"))
+    os.rename(replaced, volume / "moved")
+    replaced.symlink_to(victim / inside)
+    with pytest.raises(RecordsError, match="symbolic link, not followed"):
+        links(volume, "node1").holder(VIP)
+    node1 = links(volume, "node1")
+    with pytest.raises(RecordsError, match="symbolic link, not followed"):
+        node1.claim(VIP, str(root(volume, "node2")))
+
+
+def test_a_record_naming_a_node_that_cannot_be_a_name_is_refused(volume: Path) -> None:
+    # A directory another node made, whose name would put a line break into the log.
+    odd = "node2\nCRIT: forged"
+    (volume / "nfs-ganesha" / odd / "nfs" / "ganesha").mkdir(parents=True)
+    (Path(state_volume.address_dir(volume)) / VIP).symlink_to(root(volume, odd))
+    with pytest.raises(RecordsError, match="not a recovery root"):
+        links(volume, "node1").holder(VIP)
+
+
+@pytest.mark.parametrize("where", ["nfs-ganesha/.addresses", "nfs-ganesha", "nfs-ganesha/node2"])
+def test_a_layout_directory_others_may_write_is_not_trusted(volume: Path, where: str) -> None:
+    node2 = links(volume, "node2")
+    node2.claim(VIP, node2.own_root())
+    os.chmod(volume / where, 0o777)  # noqa: S103 (the point of the test)
+    with pytest.raises(RecordsError, match="writable by group or others"):
+        links(volume, "node1").holder(VIP)
+
+
+def test_a_volume_path_through_another_users_link_is_refused(volume: Path, tmp_path: Path) -> None:
+    via = tmp_path / "via"
+    via.symlink_to(volume)
+    os.lchown(via, 65534, 65534)
+    node2 = AddressLinks(str(via), "node2", owner_uid=os.getuid())
+    with pytest.raises(RecordsError, match="not followed"):
+        node2.claim(VIP, node2.own_root())
+    with pytest.raises(RecordsError, match="not followed"):
+        node2.holder(VIP)
+    assert os.listdir(state_volume.address_dir(volume)) == []

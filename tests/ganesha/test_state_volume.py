@@ -249,6 +249,16 @@ def test_a_volume_reached_through_a_writable_directory_is_refused(tmp_path: Path
     assert list((tmp_path / "shared" / "volume").iterdir()) == []
 
 
+@pytest.mark.parametrize("mode", [0o1777, 0o775, 0o757])
+def test_a_volume_root_others_may_write_is_refused_even_sticky(tmp_path: Path, mode: int) -> None:
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    volume.chmod(mode)
+    with pytest.raises(VolumeError, match="writable by group or others"):
+        survey(volume, NODES, change=CREATE, require_mount=False)
+    assert list(volume.iterdir()) == []
+
+
 @pytest.fixture
 def mounted(tmp_path: Path) -> Iterator[Path]:
     where = tmp_path / "mnt"

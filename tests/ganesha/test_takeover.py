@@ -144,6 +144,8 @@ def test_conformance_in_process(ocf_conformance: Callable[..., object]) -> None:
         ("ip", "10.0.0.1; rm -rf /", "ip must be an IPv4 or IPv6 address"),
         ("ha_vol_mnt", "run/gluster/shared_storage", "ha_vol_mnt must be an absolute path"),
         ("pid_file", "ganesha.pid", "pid_file must be an absolute path"),
+        ("ha_vol_mnt", "/shared\nCRIT: forged", "ha_vol_mnt must be an absolute path"),
+        ("pid_file", "/run/\x1b[2Jganesha.pid", "pid_file must be an absolute path"),
         ("grace_budget", "0", "grace_budget"),
     ],
 )

@@ -250,8 +250,60 @@ def test_exception_logs_the_traceback() -> None:
     except LookupError:
         log.exception("while %s", "looking")
     text = stream.getvalue()
-    assert text.startswith("t: ERROR: while looking\nTraceback (most recent call last):")
-    assert "LookupError: lost" in text
+    assert text.startswith("t: ERROR: while looking\nt: ERROR: Traceback (most recent call last):")
+    assert "t: ERROR: LookupError: lost\n" in text
+
+
+HOSTILE = "ok\nDec 24 00:00:00 other(x)[1]: CRIT: forged\r\x1b[2J\x00\u2028\x85end"
+
+
+def test_a_message_never_breaks_into_a_line_of_its_own(tmp_path: Path) -> None:
+    logfile = tmp_path / "agent.log"
+    stream = io.StringIO()
+    settings = LogSettings("t\x1b]0;x\x07", logfile=str(logfile))
+    AgentLog(settings, stderr=stream).error("value %s", HOSTILE)
+    AgentLog(LogSettings("t"), stderr=stream).info("%s", HOSTILE)
+    lines = logfile.read_text().splitlines()
+    assert len(lines) == 1
+    assert lines[0].endswith(
+        "t\\x1b]0;x\\x07: ERROR: value ok\\nDec 24 00:00:00 other(x)[1]: CRIT: forged"
+        "\\r\\x1b[2J\\x00\\u2028\\x85end"
+    )
+    assert stream.getvalue().count("\n") == 1
+    assert stream.getvalue()[:-1].isprintable()
+
+
+def test_a_traceback_carrying_a_hostile_message_forges_no_line() -> None:
+    stream = io.StringIO()
+    log = AgentLog(LogSettings("t"), stderr=stream)
+    try:
+        raise LookupError(HOSTILE)
+    except LookupError:
+        log.exception("failed")
+    for line in stream.getvalue().splitlines():
+        assert line.startswith("t: ERROR: "), line
+        assert line.isprintable()
+
+
+def test_syslog_gets_printable_text_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import syslog
+
+    from ocfkit import log
+
+    sent: list[str] = []
+    monkeypatch.setattr(log, "_syslog_opened", [])
+    monkeypatch.setattr(syslog, "openlog", lambda ident, *args: sent.append(ident))
+    monkeypatch.setattr(syslog, "syslog", lambda priority, message: sent.append(message))
+    AgentLog(LogSettings("t\x1b[2J", facility="daemon")).info("%s", HOSTILE)
+    assert len(sent) == 2
+    assert all(each.isprintable() for each in sent), sent
+
+
+def test_an_exit_reason_is_one_printable_line() -> None:
+    result = run(Scripted(raising(GenericError(HOSTILE))), "start", env())
+    assert result.stderr.count("\n") == 1
+    assert result.exit_reason is not None and result.exit_reason.isprintable()
+    assert "\\x1b[2J" in result.exit_reason
 
 
 def test_exit_reason_logged_everywhere_but_stderr(tmp_path: Path) -> None:

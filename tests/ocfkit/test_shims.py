@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ocfkit import shims
 from ocfkit.examples.dummy import Dummy
@@ -487,3 +489,83 @@ def test_in_process_the_agent_ignores_the_same_notifications(
     env = {"OCF_RESOURCE_INSTANCE": "n", **notification("pre", "promote", trace)}
     assert Notifying().main(["n", "notify"], env) == 0
     assert trace.read_text() == "pre-promote\n"
+
+
+# What a CIB or a confused Pacemaker could put in the notify variables: shell syntax above all.
+SHELL_SYNTAX = ["pre", "promote", "pre-promote", "*", "?", "[p]re", "pre*", "$(touch {canary})",
+                "`touch {canary}`", "; touch {canary}", "pre\npromote", "pre promote", "-",
+                "${IFS}", "'", '"', "\\", ")", "|*", "pre|post", "$1", "$@", "~"]  # fmt: skip
+notify_values = st.one_of(
+    st.sampled_from(SHELL_SYNTAX),
+    st.text(
+        alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\0"), max_size=12
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def shell_only_shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The notifying agent's shim naming an interpreter that does not exist: only sh answers."""
+    directory = tmp_path_factory.mktemp("shellshim")
+    module = directory / "ocfkit_notifying_agent.py"
+    module.write_text(NOTIFYING_AGENT)
+    sys.path.insert(0, str(directory))
+    try:
+        text = shims.shim_source(
+            "notifying", PROVIDER, "ocfkit_notifying_agent:Notifying", interpreter="/nonexistent"
+        )
+    finally:
+        sys.path.remove(str(directory))
+        sys.modules.pop("ocfkit_notifying_agent", None)
+    path = directory / "notifying"
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.just("notify"),
+        st.sampled_from(["notify ", " notify", "*", "-n", "monitor", "$(id)"]),
+    ),
+    notify_values,
+    notify_values,
+    st.sampled_from([None, "-", "e", " \t\n", "p-r"]),
+)
+def test_the_shims_shell_part_takes_hostile_notify_values_as_plain_text(
+    shell_only_shim: Path, tmp_path: Path, action: str, kind: str, operation: str, ifs: str | None
+) -> None:
+    """No value is run, split or globbed: sh answers 0 exactly where the agent would ignore it."""
+    canary = tmp_path / "canary"
+    kind, operation = (value.replace("{canary}", str(canary)) for value in (kind, operation))
+    environ = {
+        "OCF_RESKEY_CRM_meta_notify_type": kind,
+        "OCF_RESKEY_CRM_meta_notify_operation": operation,
+    }
+    if ifs is not None:
+        environ["IFS"] = ifs
+    done = run_shim(shell_only_shim, action, **environ)
+    answered_by_sh = action == "notify" and f"{kind}-{operation}" not in {"pre-promote"}
+    assert done.returncode == (0 if answered_by_sh else 127), (done.returncode, done.stderr)
+    assert not canary.exists()
+
+
+@pytest.mark.parametrize("value", SHELL_SYNTAX)
+def test_no_shell_syntax_in_a_notify_value_is_ever_run(
+    shell_only_shim: Path, tmp_path: Path, value: str
+) -> None:
+    canary = tmp_path / "canary"
+    value = value.replace("{canary}", str(canary))
+    for kind, operation in [(value, "promote"), ("pre", value), (value, value)]:
+        done = run_shim(
+            shell_only_shim,
+            "notify",
+            OCF_RESKEY_CRM_meta_notify_type=kind,
+            OCF_RESKEY_CRM_meta_notify_operation=operation,
+        )
+        expected = 127 if f"{kind}-{operation}" == "pre-promote" else 0
+        assert done.returncode == expected, (kind, operation, done.stderr)
+    assert not canary.exists()

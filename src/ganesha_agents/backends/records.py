@@ -14,20 +14,24 @@ state volume (:mod:`ganesha_agents.state_volume`) two links bridge the two:
   node's own recovery root, where its ganesha looks.
 
 Both are replaced atomically (a new link renamed over the old), never by
-removing first, and each step works relative to an open directory, so a path
-component swapped underneath cannot redirect it.  A record read back is only
-trusted when it names a recovery root of the layout (``nfs-ganesha/<node>/
-nfs/ganesha`` on this volume) that is a directory owned by root on the
-volume's file system: every node writes these links, and nothing may send a
-takeover outside the state volume.
+removing first, and each step works relative to an open directory reached
+without following anything on the volume, so a path component swapped for a
+link cannot redirect it.  A record read back is only trusted when it names a
+recovery root of the layout (``nfs-ganesha/<node>/nfs/ganesha`` on this
+volume, ``<node>`` a valid node name) that opens, one directory at a time and
+never through a link, as directories owned by root, not writable by group or
+others, on the volume's file system: every node writes these links, and
+nothing may send a takeover outside the state volume.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
 from ganesha_agents import state_volume
+from ganesha_agents.backends import safefs
 from ocfkit.errors import GenericError
 
 
@@ -50,7 +54,17 @@ def check_name(name: str, what: str) -> str:
 
 
 class AddressLinks:
-    """The real :class:`~ganesha_agents.backends.protocols.AddressRecords`: links on the volume."""
+    """The real :class:`~ganesha_agents.backends.protocols.AddressRecords`: links on the volume.
+
+    Every node (and every NFS client whose root is not squashed) can write
+    the volume, so nothing on it is followed: the volume's own path is walked
+    as :mod:`~ganesha_agents.backends.safefs` says (root's alone, no link of
+    another user), and below it each directory of the layout is opened with
+    ``O_NOFOLLOW`` from its parent, must be the owner's, not writable by
+    group or others, and on the volume's file system.  A link planted in
+    place of a layout directory therefore fails the action instead of
+    leading root's writes (or a takeover) somewhere else.
+    """
 
     def __init__(self, volume: str, node: str, *, owner_uid: int = 0) -> None:
         self.volume = os.path.normpath(volume)
@@ -63,8 +77,8 @@ class AddressLinks:
     def holder(self, address: str) -> str | None:
         """The recovery root that holds ``address``'s clients, or None when none is recorded."""
         name = check_name(address, "an address record")
-        directory = _open_directory(self.address_dir, "the address directory")
-        try:
+        with _Layout(self.volume, self.owner_uid) as layout:
+            directory = layout.open(state_volume.STATE_DIR, state_volume.ADDRESSES)
             try:
                 target = os.readlink(name, dir_fd=directory)
             except FileNotFoundError:
@@ -73,10 +87,8 @@ class AddressLinks:
                 raise RecordsError(
                     f"{self.address_dir}/{name} is not an address record: {error.strerror}"
                 ) from error
-            self._check_root(target, directory, f"{self.address_dir}/{name}")
+            self._check_root(layout, target, f"{self.address_dir}/{name}")
             return target
-        finally:
-            os.close(directory)
 
     def own_root(self) -> str:
         """This node's recovery root on the volume."""
@@ -86,8 +98,8 @@ class AddressLinks:
         """Make ``<own root>/<address>`` lead to ``.addresses/<address>``."""
         name = check_name(address, "an address record")
         wanted = os.path.join(self.address_dir, name)
-        root = _open_directory(self.root, "this node's recovery root")
-        try:
+        with _Layout(self.volume, self.owner_uid) as layout:
+            root = layout.open(state_volume.STATE_DIR, self.node, "nfs", "ganesha")
             try:
                 current = os.readlink(name, dir_fd=root)
             except FileNotFoundError:
@@ -99,48 +111,93 @@ class AddressLinks:
                 ) from error
             if current != wanted:
                 _replace_link(root, name, wanted)
-        finally:
-            os.close(root)
 
     def claim(self, address: str, root: str) -> None:
         """Record that the records under ``root`` now hold ``address``'s clients."""
         name = check_name(address, "an address record")
-        directory = _open_directory(self.address_dir, "the address directory")
-        try:
-            self._check_root(root, directory, f"recovery root {root}")
+        with _Layout(self.volume, self.owner_uid) as layout:
+            directory = layout.open(state_volume.STATE_DIR, state_volume.ADDRESSES)
+            self._check_root(layout, root, f"recovery root {root}")
             _replace_link(directory, name, root)
-        finally:
-            os.close(directory)
 
-    def _check_root(self, target: str, address_dir: int, what: str) -> None:
-        """Trust ``target`` only as a root-owned recovery root of this volume's layout."""
+    def _check_root(self, layout: _Layout, target: str, what: str) -> None:
+        """Trust ``target`` only as a recovery root of this volume's layout, reached unfollowed."""
         parent, node = os.path.split(os.path.dirname(os.path.dirname(target)))
         if (
             not os.path.isabs(target)
             or os.path.normpath(target) != target
             or parent != self.state_dir
+            or not state_volume.valid_node_name(node)
             or target != str(state_volume.recovery_root(self.volume, node))
         ):
             raise RecordsError(
                 f"{what} points at {target!r}, not a recovery root under {self.state_dir}"
             )
+        layout.open(state_volume.STATE_DIR, node, "nfs", "ganesha", what=f"{what} points at")
+
+
+class _Layout:
+    """The volume, opened once per call, and directories of its layout opened below it."""
+
+    def __init__(self, volume: str, owner_uid: int) -> None:
+        self.volume = volume
+        self.owner_uid = owner_uid
+        self.opened: list[int] = []
         try:
-            seen = os.stat(target)
-        except OSError as error:
-            raise RecordsError(f"{what} points at {target}: {error.strerror}") from error
-        if not stat.S_ISDIR(seen.st_mode):
-            raise RecordsError(f"{what} points at {target}, which is not a directory")
-        if seen.st_uid != self.owner_uid:
-            raise RecordsError(f"{what} points at {target}, owned by uid {seen.st_uid}")
-        if seen.st_dev != os.fstat(address_dir).st_dev:
-            raise RecordsError(f"{what} points at {target}, off the state volume's file system")
+            fd, _ = safefs.open_trusted_directory(
+                volume, safefs.trusted_owners(owner_uid), "the state volume"
+            )
+        except GenericError as error:
+            raise RecordsError(f"the state volume cannot be opened: {error.reason}") from error
+        self.opened.append(fd)
+        self.device = os.fstat(fd).st_dev
+
+    def __enter__(self) -> _Layout:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self.opened:
+            os.close(fd)
+        self.opened.clear()
+
+    def open(self, *names: str, what: str = "") -> int:
+        """The directory ``names`` lead to from the volume: never through a link, the owner's."""
+        directory = self.opened[0]
+        here = self.volume
+        for name in names:
+            here = f"{here}/{name}"
+            said = f"{what} {here}" if what else f"{here}"
+            try:
+                directory = os.open(name, _OPEN_DIRECTORY, dir_fd=directory)
+            except OSError as error:
+                why = _why(error, directory, name)
+                raise RecordsError(f"{said} cannot be opened: {why}") from error
+            self.opened.append(directory)
+            seen = os.fstat(directory)
+            if seen.st_dev != self.device:
+                raise RecordsError(f"{said}: off the state volume's file system")
+            if seen.st_uid != self.owner_uid:
+                raise RecordsError(f"{said}: owned by uid {seen.st_uid}")
+            if safefs.writable_by_others(seen):
+                mode = stat.S_IMODE(seen.st_mode)
+                raise RecordsError(f"{said}: writable by group or others (mode {mode:04o})")
+        return directory
 
 
-def _open_directory(path: str, what: str) -> int:
-    try:
-        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as error:
-        raise RecordsError(f"{what} {path} cannot be opened: {error.strerror}") from error
+_OPEN_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _why(error: OSError, parent: int, name: str) -> str:
+    """Why ``name`` did not open as a directory; a link says so (ENOTDIR or ELOOP otherwise)."""
+    if error.errno in (errno.ENOTDIR, errno.ELOOP):
+        try:
+            seen = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        except OSError:
+            pass
+        else:
+            if stat.S_ISLNK(seen.st_mode):
+                return "a symbolic link, not followed"
+    return error.strerror or str(error)
 
 
 def _replace_link(directory: int, name: str, target: str) -> None:
