@@ -11,8 +11,11 @@ comparable:
   running the scenarios provides; none of their code is part of this
   project) with GlusterFS 3.7's layout.
 
-GlusterFS 3.7's ganesha_mon reads ``/var/run/ganesha.nfsd.pid``, so that is
-where ganesha writes its pid for that stack.
+GlusterFS 3.7's ganesha_mon reads ``/var/run/ganesha.pid`` where a file
+``/usr/lib/systemd/system/nfs-ganesha.service`` exists (Debian 12's
+nfs-ganesha package installs one, and ``/lib`` is ``/usr/lib`` there), else
+``/var/run/ganesha.nfsd.pid``; ganesha writes its pid where the agent on
+this machine looks.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from ganesha_agents.config import Layout
 
 OURS = ("ganesha_mon", "ganesha_grace", "ganesha_takeover")
 GLUSTER37_AGENTS = ("ganesha_mon", "ganesha_grace")
-GLUSTER37_PID_FILE = "/run/ganesha.nfsd.pid"
+
+
+def gluster37_pid_file() -> str:
+    """Where GlusterFS 3.7's ganesha_mon looks for ganesha's pid file on this machine."""
+    if Path("/usr/lib/systemd/system/nfs-ganesha.service").exists():
+        return "/run/ganesha.pid"
+    return "/run/ganesha.nfsd.pid"
 
 
 @dataclass(frozen=True)
@@ -62,5 +71,5 @@ def gluster37(directory: Path) -> Stack:
         provider="gluster37",
         agents=None,
         scripts=directory,
-        ganesha_pid_file=GLUSTER37_PID_FILE,
+        ganesha_pid_file=gluster37_pid_file(),
     )
