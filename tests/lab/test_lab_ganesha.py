@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -56,7 +57,11 @@ def test_each_ganesha_answers_on_its_own_bus(ganesha_cluster: Lab) -> None:
         assert "boolean" in answer.stdout
 
     # Only node1's ganesha goes: only node1's bus stops answering.
-    assert lab.kill_ganesha("node1")
+    killed = lab.kill_ganesha("node1")
+    assert killed
+    # ... and it is collected at once, as init would: no zombie left in /proc for an
+    # agent that checks /proc/<pid> to take for a live daemon.
+    assert not [pid for pid in killed if os.path.exists(f"/proc/{pid}")]
     lab.wait_for(lambda: not ganesha_on_bus(addresses["node1"]), 10, "node1's bus without ganesha")
     assert "ServiceUnknown" in get_grace(addresses["node1"]).stderr
     assert get_grace(addresses["node2"]).returncode == 0

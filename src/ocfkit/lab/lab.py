@@ -12,6 +12,7 @@ pytest and the CLI print, because "did not converge" alone explains nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -366,8 +367,22 @@ class Lab:
         """The argv that runs ``argv`` inside ``node``, for callers that run it themselves."""
         return [*namespaces.enter(self._holder(node)), *argv]
 
-    def _reap(self) -> None:
-        """Collect the daemons this object started that have ended (no zombies left behind)."""
+    def _reap(self, ended: Iterable[int] = (), timeout: float = 0.0) -> None:
+        """Collect the daemons this object started that have ended (no zombies left behind).
+
+        ``ended`` are pids known to be ending: they are waited for, up to
+        ``timeout``, as init would collect them.  A killed multi-threaded
+        daemon (ganesha.nfsd) shows as a zombie before its last thread has
+        exited, and cannot be collected yet; left uncollected, its pid stays
+        in /proc, where an agent that checks ``/proc/<pid>`` (GlusterFS 3.7's
+        ganesha_mon) would take it for a live daemon.
+        """
+        waiting = set(ended)
+        deadline = time.monotonic() + timeout
+        for child in self._children:
+            if child.pid in waiting:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(max(0.0, deadline - time.monotonic()))
         self._children = [child for child in self._children if child.poll() is None]
 
     def exec(
@@ -733,7 +748,7 @@ class Lab:
             left = processes.wait_gone(targets, 15.0)
             if left:
                 raise LabTimeout(f"{node}: ganesha.nfsd {left} still running after signal {sig}")
-            self._reap()
+            self._reap({p.pid for p in targets}, 15.0)
         self.progress.step(f"{node}: ganesha.nfsd {[p.pid for p in targets]} sent signal {sig}")
         return [p.pid for p in targets]
 
