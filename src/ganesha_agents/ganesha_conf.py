@@ -21,7 +21,8 @@ work only if ganesha 4.3 files each client where they look:
 The parser reads ganesha's own syntax (ganesha 4.3's ``conf_lex.l`` and
 ``conf_yacc.y``) as far as these settings need it: blocks and settings
 matched without regard to case, ``#`` comments, quoted values, ``yes/true/on``
-and ``no/false/off``, ``%include`` followed (relative to the main file's
+and ``no/false/off`` unquoted (ganesha refuses a quoted boolean: it is a
+string there), ``%include`` followed (relative to the main file's
 directory, as ganesha does).  ``%dir`` and ``%url`` are reported, not
 followed.  A block given twice counts as ganesha counts it: each one sets
 every setting it leaves out back to the default, so the last one decides.
@@ -70,10 +71,13 @@ class ConfError(ValueError):
 
 @attrs.frozen
 class Setting:
+    """``name = values;``; ``quoted`` says which values were quoted (never booleans to ganesha)."""
+
     name: str
     values: tuple[str, ...]
     source: str
     line: int
+    quoted: tuple[bool, ...] = ()
 
 
 @attrs.frozen
@@ -222,23 +226,26 @@ class _Parser:
                 inner, nested = self.definitions(name.text)
                 blocks.append(Block(name.text, self.source, name.line, tuple(inner), tuple(nested)))
             elif opener.kind == "=":
-                settings.append(Setting(name.text, self.values(name.text), self.source, name.line))
+                tokens = self.values(name.text)
+                values = tuple(t.text for t in tokens)
+                quoted = tuple(t.kind == "string" for t in tokens)
+                settings.append(Setting(name.text, values, self.source, name.line, quoted))
             else:
                 raise ConfError(self.source, opener.line, f"= or {{ expected after {name.text!r}")
 
-    def values(self, name: str) -> tuple[str, ...]:
+    def values(self, name: str) -> list[_Token]:
         """``a, b, c ;`` (or nothing before the ``;``)."""
-        values: list[str] = []
+        values: list[_Token] = []
         token = self.take(f"; after {name}")
         if token.kind == ";":
-            return ()
+            return values
         while True:
             if token.kind not in ("word", "string"):
                 raise ConfError(self.source, token.line, f"{name}: unexpected {token.text!r}")
-            values.append(token.text)
+            values.append(token)
             token = self.take(f"; after {name}")
             if token.kind == ";":
-                return tuple(values)
+                return values
             if token.kind != ",":
                 raise ConfError(self.source, token.line, f"{name}: ; expected, not {token.text!r}")
             token = self.take(f"a value after , in {name}")
@@ -379,9 +386,25 @@ def _scalar(setting: Setting | None) -> str | None:
     return ", ".join(setting.values)
 
 
-def _boolean(value: str) -> bool | None:
-    word = value.lower()
+def _boolean(setting: Setting) -> bool | None:
+    """The setting as ganesha's boolean: one unquoted yes/true/on or no/false/off; else None."""
+    if len(setting.values) != 1 or any(setting.quoted):
+        return None
+    word = setting.values[0].lower()
     return True if word in TRUE_WORDS else False if word in FALSE_WORDS else None
+
+
+def _shown(setting: Setting) -> str:
+    return ", ".join(
+        f'"{value}"' if quoted else value
+        for value, quoted in zip(setting.values, setting.quoted, strict=True)
+    )
+
+
+NOT_BOOLEAN = (
+    "; ganesha reads only an unquoted yes/true/on or no/false/off as a boolean, and refuses "
+    "anything else"
+)
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -424,15 +447,17 @@ def check(document: Document, layout: Layout, source: str = "ganesha.conf") -> l
         return None if block is None else block.setting(name)
 
     clustered = get(core, "Clustered")
-    value = _scalar(clustered)
-    if value is None or _boolean(value) is not False:
-        found = "not set (true)" if value is None else value
+    if clustered is None or _boolean(clustered) is not False:
+        found = "not set (true)" if clustered is None else _shown(clustered)
+        why = CLUSTERED_WHY
+        if clustered is not None and _boolean(clustered) is None:
+            why += NOT_BOOLEAN
         findings.append(
             Finding(
                 f"{CORE} {{ Clustered }}",
                 found,
                 "false",
-                CLUSTERED_WHY,
+                why,
                 _where(clustered, core, source),
             )
         )
@@ -465,15 +490,17 @@ def check(document: Document, layout: Layout, source: str = "ganesha.conf") -> l
                 )
             )
     graceless = get(v4, "Graceless")
-    value = _scalar(graceless)
-    if value is not None and _boolean(value) is not False:
+    if graceless is not None and _boolean(graceless) is not False:
+        why = (
+            "a graceless server lifts grace at once: no client can reclaim its state "
+            "after a failover"
+        )
         findings.append(
             Finding(
                 f"{NFSV4} {{ Graceless }}",
-                value,
+                _shown(graceless),
                 "false (or not set)",
-                "a graceless server lifts grace at once: no client can reclaim its state "
-                "after a failover",
+                why + (NOT_BOOLEAN if _boolean(graceless) is None else ""),
                 _where(graceless, v4, source),
             )
         )
