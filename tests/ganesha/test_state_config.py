@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from ganesha_agents import nfsd
@@ -196,6 +198,51 @@ def test_command_options_reach_the_spec(tmp_path: Path) -> None:
         config_command, [*nodes, "--layout=3.7", "--ha-vol-mnt=/srv/v", "--nfsd-mode=none"]
     )
     assert result.exit_code == 2 and "nothing to do" in result.output
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    count=st.integers(1, 8),
+    layout=st.sampled_from(list(Layout)),
+    mode=st.sampled_from([None, "link", "direct"]),
+    volume=st.sampled_from(["/srv/state", nfsd.DEFAULT_HA_VOL_MNT, "/mnt/a b"]),
+)
+def test_any_spec_with_a_volume_puts_everything_after_the_state_clone(
+    count: int, layout: Layout, mode: str | None, volume: str
+) -> None:
+    spec = spec_for(count, layout=layout, nfsd_mode=mode, ha_vol_mnt=volume)
+    config = plan(spec)
+    root = cib.build(config)
+    ids = [e.get("id") for e in root.iter() if e.get("id") is not None]
+    assert len(ids) == len(set(ids))
+    resources = {r.id for r in config.resources}
+    for constraint in config.constraints:
+        named = [getattr(constraint, a, None) for a in ("resource", "with_resource", "first")]
+        named.append(getattr(constraint, "then", None))
+        assert {n for n in named if n is not None} <= resources
+    state_dependents = {
+        c.then if isinstance(c, Order) else c.resource
+        for c in config.constraints
+        if (isinstance(c, Order) and c.first == STATE_CLONE)
+        or (isinstance(c, Colocation) and c.with_resource == STATE_CLONE)
+    }
+    if layout is Layout.TAKEOVER:
+        expected = {MON_CLONE} | {f"{spec.takeover_id(n)}-clone" for n in spec.nodes}
+    else:
+        expected = {MON_CLONE, "nfs-grace-clone"} | {spec.vip_id(n) for n in spec.nodes}
+    assert state_dependents == expected
+    assert config.resources[0].id == STATE_CLONE
+    # pcs gives every constraint but the node scores the XML's id.
+    pcs_ids = {
+        argument.split("=", 1)[1]
+        for argv in pcs.commands(config)
+        if argv[3:4] == ("constraint",)
+        for argument in argv
+        if argument.startswith(("id=", "constraint-id="))
+    }
+    constraints = root.find("constraints")
+    assert constraints is not None
+    assert pcs_ids == {c.get("id") for c in constraints if c.get("node") is None}
 
 
 # --- Pacemaker's scheduler -------------------------------------------------------------------
