@@ -1,4 +1,5 @@
-"""The ``ganesha-agents`` command: the demo, the configuration and the state layout."""
+"""The ``ganesha-agents`` command: the demo, the configuration, the state layout and the
+ganesha.conf settings it needs."""
 
 from __future__ import annotations
 
@@ -251,3 +252,93 @@ def state_volume(
     else:
         click.echo(report.text(), nl=False)
     sys.exit(LAYOUT_IN_PLACE if report.ok else DRIFT_REMAINS)
+
+
+#: ``ganesha-conf --check`` exit codes (also in its help and docs/cli.md): 0 and 1 as
+#: ``state-volume``'s, 2 bad arguments (click), and this one.
+CONF_UNREADABLE = 3
+
+
+@main.command("ganesha-conf")
+@click.option(
+    "--ha-vol-mnt",
+    "volume",
+    required=True,
+    metavar="DIR",
+    help="Where the shared state volume is mounted (the same path on every node).",
+)
+@click.option(
+    "--nfsd-mode",
+    type=click.Choice(["link", "direct"]),
+    default="link",
+    show_default=True,
+    help="ganesha_nfsd's mode: link (/var/lib/nfs links to the volume) or direct "
+    "(RecoveryRoot names the node's directory on the volume).",
+)
+@click.option(
+    "--node",
+    default=None,
+    metavar="NODE",
+    help="This node's cluster name (crm_node -n); needed with --nfsd-mode direct, where every "
+    "node's RecoveryRoot is its own.",
+)
+@click.option(
+    "--check",
+    "conf_file",
+    default=None,
+    metavar="FILE",
+    help="Check this ganesha.conf (and what it %include-s) instead of printing the settings.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --check: one JSON document.")
+def ganesha_conf(
+    volume: str, nfsd_mode: str, node: str | None, conf_file: str | None, as_json: bool
+) -> None:
+    """Print, or check, the ganesha.conf settings the shared state layout needs.
+
+    Without --check, prints them as a ganesha.conf fragment (NFS_CORE_PARAM
+    and NFSv4 blocks), each with why it is there: Clustered = false (with
+    ganesha's default, true, clients are recorded under v4recov/node<N>,
+    where no takeover looks, and every reclaim is refused), the fs recovery
+    backend, the RecoveryRoot of the mode, Graceless = false.
+
+    With --check FILE, reads the file as ganesha does and lists every setting
+    that differs.  Exit codes: 0 the settings are in place; 1 some differ
+    (listed); 2 bad arguments; 3 the file cannot be read or is not ganesha
+    configuration syntax.
+    """
+    import json
+
+    from ganesha_agents import ganesha_conf as conf
+
+    try:
+        layout = conf.Layout(volume, nfsd_mode, node)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    if conf_file is None:
+        if as_json:
+            raise click.UsageError("--json goes with --check")
+        click.echo(conf.fragment(layout), nl=False)
+        return
+    document: dict[str, object] = {
+        "file": conf_file,
+        "ha_vol_mnt": volume,
+        "mode": nfsd_mode,
+        "node": node,
+    }
+    try:
+        findings = conf.check_file(conf_file, layout)
+    except (OSError, conf.ConfError) as error:
+        reason = (
+            str(error) if isinstance(error, conf.ConfError) else f"{conf_file}: {error.strerror}"
+        )
+        if as_json:
+            click.echo(json.dumps(document | {"ok": False, "error": reason}, indent=2))
+        else:
+            click.echo(f"error: {reason}", err=True)
+        sys.exit(CONF_UNREADABLE)
+    if as_json:
+        items = [finding.as_dict() for finding in findings]
+        click.echo(json.dumps(document | {"ok": not findings, "findings": items}, indent=2))
+    else:
+        click.echo(conf.summary(findings, conf_file, layout), nl=False)
+    sys.exit(LAYOUT_IN_PLACE if not findings else DRIFT_REMAINS)

@@ -14,7 +14,17 @@ from typing import IO, Any
 import attrs
 import click
 
-from ganesha_agents.config import ClusterSpec, Layout, NodeAddress, Timing, cib, pcs, plan, takeover
+from ganesha_agents.config import (
+    ClusterSpec,
+    Layout,
+    NfsdMode,
+    NodeAddress,
+    Timing,
+    cib,
+    pcs,
+    plan,
+    takeover,
+)
 from ganesha_agents.config.moves import PATHS
 
 
@@ -114,9 +124,20 @@ SECONDS = click.IntRange(min=1)
 @click.option(
     "--ha-vol-mnt",
     default=None,
-    help="ganesha_takeover's ha_vol_mnt: where the shared state volume is mounted on every "
-    "node; a takeover reads the previous holder's records there.  [default: none, every "
-    "move is plain grace]",
+    metavar="DIR",
+    help="Where the shared state volume is mounted on every node: adds the nfs-state clone "
+    "(ganesha_nfsd), before nfs-mon and before every takeover, and is ganesha_takeover's "
+    "ha_vol_mnt (a takeover reads the previous holder's records there).  [default: none, "
+    "records stay on each node and every move is plain grace]",
+)
+@click.option(
+    "--nfsd-mode",
+    type=click.Choice([mode.value for mode in NfsdMode]),
+    default=None,
+    help="ganesha_nfsd's mode, with --ha-vol-mnt: link (/var/lib/nfs links to the volume), "
+    "direct (ganesha.conf's RecoveryRoot is on the volume), none (no nfs-state clone; the "
+    "volume is kept by other means).  See ganesha-agents ganesha-conf for the settings "
+    "ganesha needs.  [default: link]",
 )
 @click.option(
     "--grace-budget",
@@ -176,6 +197,7 @@ def config_command(
     takeover_monitor_timeout: int,
     failure_timeout: int,
     ha_vol_mnt: str | None,
+    nfsd_mode: str | None,
     grace_budget: int | None,
     properties: bool,
     stonith: bool,
@@ -190,7 +212,9 @@ def config_command(
     just before it, and comes home by itself; the nfs-mon clone.  With the
     takeover layout each IP follows the promoted instance of its own
     ganesha_takeover clone (NODE-takeover-clone); with the 3.7 layout an
-    nfs-grace clone puts the survivors in grace.
+    nfs-grace clone puts the survivors in grace.  With --ha-vol-mnt, the
+    nfs-state clone (ganesha_nfsd) keeps every node's recovery records on the
+    shared state volume, and nothing that needs them runs where it does not.
     """
     try:
         spec = ClusterSpec(
@@ -209,6 +233,7 @@ def config_command(
             takeover_monitor=_timing(takeover_monitor_interval, takeover_monitor_timeout),
             failure_timeout=failure_timeout,
             ha_vol_mnt=ha_vol_mnt,
+            nfsd_mode=nfsd_mode,
             grace_budget=grace_budget,
             properties=properties,
             stonith_enabled=stonith,

@@ -34,7 +34,11 @@ pytestmark = [
 
 def providers(directory: Path) -> Path:
     """The ganesha provider: the package's agents, installed as shims."""
-    install("ganesha", ["ganesha_mon", "ganesha_grace", "ganesha_takeover"], ocf_root=directory)
+    install(
+        "ganesha",
+        ["ganesha_mon", "ganesha_grace", "ganesha_takeover", "ganesha_nfsd"],
+        ocf_root=directory,
+    )
     return directory / "resource.d"
 
 
@@ -90,11 +94,23 @@ def configuration(cluster: OfflineCluster) -> set[tuple[str, str, tuple[tuple[st
     return found
 
 
-@pytest.mark.parametrize("layout", [Layout.TAKEOVER, Layout.GLUSTER_37])
-def test_pcs_builds_the_same_cib_as_the_xml(tmp_path: Path, layout: Layout) -> None:
-    takeover_options: dict[str, object] = {}
+@pytest.mark.parametrize(
+    ("layout", "state"),
+    [
+        # The volume given to ganesha_takeover alone.
+        (Layout.TAKEOVER, {"nfsd_mode": "none"}),
+        (Layout.GLUSTER_37, {}),
+        # The nfs-state clone (ganesha_nfsd), its orders and colocations.
+        (Layout.TAKEOVER, {"ha_vol_mnt": "/srv/ganesha", "nfsd_mode": "direct"}),
+        (Layout.GLUSTER_37, {"ha_vol_mnt": "/srv/ganesha"}),
+    ],
+)
+def test_pcs_builds_the_same_cib_as_the_xml(
+    tmp_path: Path, layout: Layout, state: dict[str, object]
+) -> None:
+    takeover_options: dict[str, object] = dict(state)
     if layout is Layout.TAKEOVER:
-        takeover_options = {"ha_vol_mnt": "/srv/ganesha", "grace_budget": 4}
+        takeover_options |= {"ha_vol_mnt": "/srv/ganesha", "grace_budget": 4}
     spec = ClusterSpec(
         nodes=[NodeAddress(name, f"192.168.77.{201 + i}") for i, name in enumerate(NODES)],
         layout=layout,

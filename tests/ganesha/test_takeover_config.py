@@ -139,6 +139,8 @@ def test_takeover_clone_meta_params_and_operations() -> None:
         "notify": "true",
         "promoted-max": "1",
         "promoted-node-max": "1",
+        # With a state volume, tied to the ganesha_nfsd instance of its node.
+        "interleave": "true",
     }
     primitive = f"{base}/primitive[@id='node2-takeover']"
     assert root.xpath(f"string({primitive}/@type)") == "ganesha_takeover"
@@ -261,7 +263,9 @@ def test_pcs_lines_for_the_takeover_elements() -> None:
         ({"ha_vol_mnt": "var/lib"}, "absolute path"),
         ({"grace_budget": 0}, "between 1 and 15s"),
         ({"grace_budget": 16}, "between 1 and 15s"),
-        ({"layout": "3.7", "ha_vol_mnt": "/var/lib/nfs"}, "use layout takeover"),
+        ({"layout": "3.7", "ha_vol_mnt": "/srv/v", "nfsd_mode": "none"}, "nothing to do"),
+        ({"nfsd_mode": "direct"}, "needs ha_vol_mnt"),
+        ({"ha_vol_mnt": "/srv/v", "nfsd_mode": "bind"}, "is not a valid NfsdMode"),
         ({"layout": "3.7", "grace_budget": 3}, "use layout takeover"),
         ({"layout": "4.0"}, "is not a valid Layout"),
     ],

@@ -13,11 +13,12 @@ reasons for them.  :mod:`.cib` and :mod:`.pcs` say how each dialect is loaded.
 
 from ganesha_agents.config import cib, pcs
 from ganesha_agents.config.plan import failover_targets, plan, preferences
-from ganesha_agents.config.spec import ClusterSpec, Layout, NodeAddress, Timing
+from ganesha_agents.config.spec import ClusterSpec, Layout, NfsdMode, NodeAddress, Timing
 
 __all__ = [
     "ClusterSpec",
     "Layout",
+    "NfsdMode",
     "NodeAddress",
     "Timing",
     "cib",

@@ -139,9 +139,9 @@ def _colocation(parent: etree._Element, colocation: Colocation) -> None:
     element.set("rsc", colocation.resource)
     element.set("with-rsc", colocation.with_resource)
     element.set("score", colocation.score)
-    if colocation.with_role is not None:
-        element.set("rsc-role", STARTED)
-        element.set("with-rsc-role", colocation.with_role)
+    if colocation.role is not None or colocation.with_role is not None:
+        element.set("rsc-role", colocation.role or STARTED)
+        element.set("with-rsc-role", colocation.with_role or STARTED)
 
 
 def _order(parent: etree._Element, order: Order) -> None:

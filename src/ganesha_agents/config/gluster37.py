@@ -33,6 +33,17 @@ Changed, each for a reason seen with crm_simulate on Pacemaker 2.1.5:
   safe: while grace-active is not 1 an expired failure brings no new start,
   so no pre-start notification pushes the survivors into grace again.
 - Cluster properties only on request (:func:`~ganesha_agents.config.parts.properties`).
+
+With a state volume (``nfs-state-clone``, :mod:`.parts`; 3.7 ran its
+ganesha_nfsd outside the cluster configuration):
+
+- ``nfs-grace-clone`` colocated with ``nfs-state-clone``, and each virtual
+  IP too.  Where ganesha_nfsd cannot run, nfs-grace stops (its post-stop
+  notifications put the survivors in grace for that node's clients) and the
+  IP moves, in one transition, so the ``stop nfs-grace-clone then start``
+  order above makes the IP start after those notifications.  Not ordered
+  after it: a restart of ganesha_nfsd in place would restart nfs-grace and
+  put every node in grace for nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from __future__ import annotations
 from ganesha_agents.config import parts
 from ganesha_agents.config.model import (
     Clone,
+    Colocation,
     Configuration,
     Constraint,
     NodePreference,
@@ -93,10 +105,15 @@ def _grace(spec: ClusterSpec) -> Clone:
 def plan(spec: ClusterSpec) -> Configuration:
     """The 3.7 layout for ``spec``."""
     mon, grace = parts.mon(spec, spec.grace_delay), _grace(spec)
+    state = parts.nfsd(spec)
     vips = tuple(parts.vip(spec, node) for node in spec.nodes)
-    constraints: list[Constraint] = [
+    constraints: list[Constraint] = []
+    if state is not None:
+        constraints += parts.mon_after_nfsd(state, mon)
+        constraints.append(Colocation(grace.id, state.id))
+    constraints.append(
         parts.not_one(f"location-{grace.id}-{spec.grace_active}", grace.id, spec.grace_active)
-    ]
+    )
     for node, vip in zip(spec.nodes, vips, strict=True):
         constraints.append(parts.vip_needs_ganesha(spec, vip.id))
         constraints.extend(
@@ -114,4 +131,7 @@ def plan(spec: ClusterSpec) -> Configuration:
                 symmetrical=False,
             )
         )
-    return Configuration((mon, grace, *vips), tuple(constraints), parts.properties(spec))
+        if state is not None:
+            constraints.append(Colocation(vip.id, state.id))
+    first = () if state is None else (state,)
+    return Configuration((*first, mon, grace, *vips), tuple(constraints), parts.properties(spec))

@@ -176,16 +176,17 @@ class Order:
 
 @attrs.frozen
 class Colocation:
-    """``resource`` runs where ``with_resource`` runs (in ``with_role``, when given).
+    """``resource`` (in ``role``) runs where ``with_resource`` runs (in ``with_role``).
 
-    The id is the one pcs gives ``constraint colocation add``; with a role pcs
-    also writes the dependent's role, ``Started``, and so does the CIB writer.
+    The id is the one pcs gives ``constraint colocation add``; when one role
+    is given pcs writes the other as ``Started``, and so does the CIB writer.
     """
 
     resource: str
     with_resource: str
     score: str = "INFINITY"
     with_role: str | None = None
+    role: str | None = None
 
     @property
     def id(self) -> str:

@@ -17,24 +17,51 @@ Kept from GlusterFS 3.7 (ganesha-ha.sh):
 - ``resource-stickiness=0`` on each IP, so that failback does not depend on
   ``rsc_defaults``: with a default stickiness of INFINITY the scores above
   never bring an IP home.
+
+New, with a shared state volume (``ha_vol_mnt``; GlusterFS 3.7 ran its
+ganesha_nfsd outside of this configuration):
+
+- ``nfs-state-clone`` (ganesha_nfsd) on every node: it keeps the node's
+  recovery records on the volume, so that whoever takes an address over
+  can let its clients reclaim.
+- ``nfs-state-clone then nfs-mon-clone`` (Mandatory, symmetrical) and
+  nfs-mon colocated with it: ganesha_mon runs only where the records are
+  kept, starts after ganesha_nfsd and stops before it.  ``interleave=true``
+  on nfs-mon ties each instance to the one on its own node; without it a
+  restart of ganesha_nfsd on one node would restart nfs-mon everywhere.
+- ganesha_mon's stop leaves the attributes as they are, so these two do not
+  move an address off a node whose ganesha_nfsd stops: each layout adds its
+  own constraints for that (:mod:`.takeover`, :mod:`.gluster37`).
 """
 
 from __future__ import annotations
 
 from ganesha_agents.config.model import (
     Clone,
+    Colocation,
+    Constraint,
     Expression,
     Operation,
+    Order,
     Primitive,
     RuleLocation,
 )
-from ganesha_agents.config.spec import ClusterSpec, NodeAddress
+from ganesha_agents.config.spec import ClusterSpec, NfsdMode, NodeAddress
 
 PREFERENCE_STEP = 1000
 AGENT_START_STOP_TIMEOUT = 40
 VIP_START_STOP_TIMEOUT = 20
 # The agents' own parameter defaults: only other values are written out.
 MON_DEFAULTS = {"ganesha_active": "ganesha-active", "grace_active": "grace-active"}
+NFSD_DEFAULTS = {"ha_vol_mnt": "/var/run/gluster/shared_storage", "mode": NfsdMode.LINK.value}
+# ganesha_nfsd's own action timeouts and monitor (its meta-data).
+NFSD_START_STOP_TIMEOUT = 30
+NFSD_MONITOR_INTERVAL = 20
+NFSD_MONITOR_TIMEOUT = 20
+NFSD = "nfs-state"
+MON = "nfs-mon"
+# A clone whose instances depend on the state clone's instance on the same node only.
+INTERLEAVE = (("interleave", "true"),)
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -89,7 +116,7 @@ def mon(spec: ClusterSpec, grace_delay: int | None) -> Clone:
     explicit = [] if grace_delay is None else [("grace_delay", str(grace_delay))]
     return Clone(
         Primitive(
-            "nfs-mon",
+            MON,
             "ocf",
             spec.provider,
             "ganesha_mon",
@@ -99,8 +126,39 @@ def mon(spec: ClusterSpec, grace_delay: int | None) -> Clone:
                 Operation("stop", AGENT_START_STOP_TIMEOUT),
                 Operation("monitor", spec.mon_monitor.timeout, spec.mon_monitor.interval),
             ),
+        ),
+        meta=INTERLEAVE if spec.nfsd else (),
+    )
+
+
+def nfsd(spec: ClusterSpec) -> Clone | None:
+    """``nfs-state-clone`` (ganesha_nfsd) when the spec has a state volume, else None."""
+    mode = spec.nfsd
+    if mode is None or spec.ha_vol_mnt is None:
+        return None
+    params = [("ha_vol_mnt", spec.ha_vol_mnt), ("mode", mode.value)]
+    return Clone(
+        Primitive(
+            NFSD,
+            "ocf",
+            spec.provider,
+            "ganesha_nfsd",
+            params=non_default(params, NFSD_DEFAULTS),
+            operations=(
+                Operation("start", NFSD_START_STOP_TIMEOUT),
+                Operation("stop", NFSD_START_STOP_TIMEOUT),
+                Operation("monitor", NFSD_MONITOR_TIMEOUT, NFSD_MONITOR_INTERVAL),
+            ),
         )
     )
+
+
+def mon_after_nfsd(state: Clone, mon_clone: Clone) -> list[Constraint]:
+    """nfs-mon only where ganesha_nfsd runs, started after it and stopped before it."""
+    return [
+        Order(state.id, mon_clone.id),
+        Colocation(mon_clone.id, state.id),
+    ]
 
 
 def vip(spec: ClusterSpec, node: NodeAddress) -> Primitive:

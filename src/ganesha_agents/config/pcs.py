@@ -145,14 +145,16 @@ def _rule(location: RuleLocation) -> Argv:
 
 
 def _colocation(colocation: Colocation) -> Argv:
-    role = () if colocation.with_role is None else (colocation.with_role,)
+    role = () if colocation.role is None else (colocation.role,)
+    with_role = () if colocation.with_role is None else (colocation.with_role,)
     return (
         "constraint",
         "colocation",
         "add",
+        *role,
         colocation.resource,
         "with",
-        *role,
+        *with_role,
         colocation.with_resource,
         colocation.score,
         f"id={colocation.id}",

@@ -27,6 +27,21 @@ TAKEOVER_ACTION_TIMEOUT = 20
 TAKEOVER_RESERVE = 5
 
 
+class NfsdMode(enum.Enum):
+    """How ganesha_nfsd puts a node's recovery records on the state volume.
+
+    ``LINK``: /var/lib/nfs becomes a link to the node's directory there, so
+    ganesha's default RecoveryRoot is on the volume (GlusterFS 3.7's way).
+    ``DIRECT``: ganesha.conf names the RecoveryRoot on the volume.  ``NONE``:
+    no ganesha_nfsd resource; the volume is given to ganesha_takeover only
+    and kept by other means.
+    """
+
+    LINK = "link"
+    DIRECT = "direct"
+    NONE = "none"
+
+
 class Layout(enum.Enum):
     """Which configuration to generate.
 
@@ -95,6 +110,10 @@ def _absolute_path(value: str | None) -> str | None:
     return value
 
 
+def _nfsd_mode(value: str | NfsdMode | None) -> NfsdMode | None:
+    return None if value is None else NfsdMode(value)
+
+
 def _agent(value: str) -> tuple[str, str | None, str]:
     parts = value.split(":")
     if len(parts) == 3 and parts[0] == "ocf" and all(parts):
@@ -135,6 +154,7 @@ class ClusterSpec:
     takeover_monitor: Timing = Timing(30, 10)
     failure_timeout: int = 60
     ha_vol_mnt: str | None = attrs.field(default=None, converter=_absolute_path)
+    nfsd_mode: NfsdMode | None = attrs.field(default=None, converter=_nfsd_mode)
     grace_budget: int | None = None
     properties: bool = False
     stonith_enabled: bool = True
@@ -167,12 +187,25 @@ class ClusterSpec:
                     f"and notifications have {TAKEOVER_ACTION_TIMEOUT}s and need "
                     f"{TAKEOVER_RESERVE}s besides the grace step"
                 )
-        if self.layout is not Layout.TAKEOVER:
-            for name in ("ha_vol_mnt", "grace_budget"):
-                if getattr(self, name) is not None:
-                    raise ValueError(f"{name} is a ganesha_takeover parameter: use layout takeover")
+        if self.layout is not Layout.TAKEOVER and self.grace_budget is not None:
+            raise ValueError("grace_budget is a ganesha_takeover parameter: use layout takeover")
+        if self.nfsd_mode is not None and self.ha_vol_mnt is None:
+            raise ValueError("nfsd_mode needs ha_vol_mnt: the state volume it keeps the records on")
+        if self.layout is not Layout.TAKEOVER and self.nfsd_mode is NfsdMode.NONE:
+            raise ValueError(
+                "nfsd_mode none leaves the 3.7 layout nothing to do with ha_vol_mnt: "
+                "ganesha_nfsd is its only user"
+            )
         for node in self.nodes:
             self.netmask(node.ip)
+
+    @property
+    def nfsd(self) -> NfsdMode | None:
+        """ganesha_nfsd's mode when the configuration has its clone, else None."""
+        if self.ha_vol_mnt is None:
+            return None
+        mode = self.nfsd_mode or NfsdMode.LINK
+        return None if mode is NfsdMode.NONE else mode
 
     @property
     def vip_class(self) -> tuple[str, str | None, str]:

@@ -40,6 +40,27 @@ Each element, and what goes wrong without it (crm_simulate, Pacemaker 2.1.5):
   (60 s) makes Pacemaker forget that failure by itself.
 - nfs-mon with ``grace_delay=0``: the address no longer waits for a sleep,
   the notifications order the move.  No nfs-grace clone.
+
+With a state volume (``nfs-state-clone``, :mod:`.parts`), per address:
+
+- ``N-takeover-clone`` colocated with ``nfs-state-clone``: the address is
+  held only where the node's records are kept on the volume.  When
+  ganesha_nfsd cannot run on the holder, the address moves away in the same
+  transition, through the usual demote and promote.  The colocation holds
+  every role: with ``role=Promoted`` Pacemaker 2.1.5 puts every promotion
+  on the first node (crm_simulate), whatever the scores say.  So a node
+  without ganesha_nfsd leaves every address's clone, as in standby, and
+  gets no notifications until it is back.
+- ``start nfs-state-clone then promote N-takeover-clone`` (Optional,
+  symmetrical): when both are in one transition (a cluster's start, a node
+  coming back), the promote, which reads and writes the address's record
+  on the volume, runs after ganesha_nfsd has started on its node; the
+  inverse demotes (and, by the VIP's own order, stops the address) before
+  ganesha_nfsd stops there.  Not Mandatory: a restart of ganesha_nfsd in
+  place (a failed monitor) would then promote the address's instance again,
+  and its pre-promote notifications would put every node in grace for
+  nothing.  ``interleave=true`` on the takeover clone ties all this to the
+  ganesha_nfsd instance of the same node.
 """
 
 from __future__ import annotations
@@ -94,7 +115,12 @@ def _takeover(spec: ClusterSpec, node: NodeAddress) -> Clone:
             ),
             meta=tuple(meta),
         ),
-        meta=(("notify", "true"), ("promoted-max", "1"), ("promoted-node-max", "1")),
+        meta=(
+            ("notify", "true"),
+            ("promoted-max", "1"),
+            ("promoted-node-max", "1"),
+            *(parts.INTERLEAVE if spec.nfsd else ()),
+        ),
         promotable=True,
     )
 
@@ -116,8 +142,9 @@ def _preferences(spec: ClusterSpec, node: NodeAddress, clone: str) -> list[Const
 def plan(spec: ClusterSpec) -> Configuration:
     """The takeover layout for ``spec``."""
     grace_delay = GRACE_DELAY if spec.grace_delay is None else spec.grace_delay
-    resources: list[Resource] = [parts.mon(spec, grace_delay)]
-    constraints: list[Constraint] = []
+    mon, state = parts.mon(spec, grace_delay), parts.nfsd(spec)
+    resources: list[Resource] = [mon] if state is None else [state, mon]
+    constraints: list[Constraint] = [] if state is None else parts.mon_after_nfsd(state, mon)
     for node in spec.nodes:
         takeover, vip = _takeover(spec, node), parts.vip(spec, node)
         resources += [takeover, vip]
@@ -133,6 +160,9 @@ def plan(spec: ClusterSpec) -> Configuration:
         constraints.append(parts.vip_needs_ganesha(spec, vip.id))
         constraints.append(Colocation(vip.id, takeover.id, with_role=PROMOTED))
         constraints.append(Order(takeover.id, vip.id, first_action="promote"))
+        if state is not None:
+            constraints.append(Colocation(takeover.id, state.id))
+            constraints.append(Order(state.id, takeover.id, kind="Optional", then_action="promote"))
     return Configuration(tuple(resources), tuple(constraints), parts.properties(spec))
 
 
