@@ -180,6 +180,15 @@ def _sizes(text: str) -> list[int]:
 main.add_command(config_command)
 main.add_command(config_report_command)
 
+#: The shared state volume, as ``state-volume`` and ``ganesha-conf`` take it.
+volume_option = click.option(
+    "--ha-vol-mnt",
+    "volume",
+    required=True,
+    metavar="DIR",
+    help="Where the shared state volume is mounted (the same path on every node).",
+)
+
 #: ``state-volume`` exit codes (also in its help and docs/cli.md).
 LAYOUT_IN_PLACE = 0
 DRIFT_REMAINS = 1
@@ -187,13 +196,7 @@ VOLUME_UNUSABLE = 3
 
 
 @main.command("state-volume")
-@click.option(
-    "--ha-vol-mnt",
-    "volume",
-    required=True,
-    metavar="DIR",
-    help="Where the shared state volume is mounted (the same path on every node).",
-)
+@volume_option
 @click.option(
     "--node",
     "nodes",
@@ -260,13 +263,7 @@ CONF_UNREADABLE = 3
 
 
 @main.command("ganesha-conf")
-@click.option(
-    "--ha-vol-mnt",
-    "volume",
-    required=True,
-    metavar="DIR",
-    help="Where the shared state volume is mounted (the same path on every node).",
-)
+@volume_option
 @click.option(
     "--nfsd-mode",
     type=click.Choice(["link", "direct"]),
