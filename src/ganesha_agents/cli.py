@@ -1,4 +1,4 @@
-"""The ``ganesha-agents`` command: the demo, the configuration and the state layout."""
+"""The ``ganesha-agents`` command: the demo, the configuration, the state layout, the status."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ganesha_agents.demo import render, takeover_render
 from ganesha_agents.demo.scenario import run as run_scenario
 from ganesha_agents.demo.takeover_scenario import MAX_NODES, PATHS, scale
 from ganesha_agents.demo.takeover_scenario import run as run_takeover
+from ganesha_agents.status_cli import status_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,6 +179,7 @@ def _sizes(text: str) -> list[int]:
 
 main.add_command(config_command)
 main.add_command(config_report_command)
+main.add_command(status_command)
 
 #: ``state-volume`` exit codes (also in its help and docs/cli.md).
 LAYOUT_IN_PLACE = 0
