@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from time import sleep
 
 import click
 
@@ -13,6 +14,8 @@ import click
 READY = 0
 NOT_READY = 1
 UNREADABLE = 3
+#: Ctrl-C before the first screen was shown (the shell's 128 + SIGINT).
+INTERRUPTED = 130
 #: ``--watch``'s refresh interval bounds, in seconds.
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 300.0
@@ -81,7 +84,8 @@ def status_command(
     One crm_mon call per refresh, every program bounded in time.
 
     Exit codes: 0 ready; 1 not ready, or in grace (the verdict says which);
-    2 bad arguments; 3 the cluster's state cannot be read.
+    2 bad arguments; 3 the cluster's state cannot be read; 130 Ctrl-C before
+    the first screen.
     """
     from ganesha_agents.backends.pidfile import DEFAULT_PID_FILES
 
@@ -94,7 +98,7 @@ def status_command(
         click.echo(screen, nl=False)
         sys.exit(code)
     terminal = sys.stdout.isatty() and not as_json
-    code = READY
+    code = INTERRUPTED
     shown = 0
     try:
         while count is None or shown < count:
@@ -104,7 +108,7 @@ def status_command(
             shown += 1
             if count is not None and shown >= count:
                 break
-            time.sleep(max(0.0, interval - (time.monotonic() - began)))
+            sleep(max(0.0, interval - (time.monotonic() - began)))
     except KeyboardInterrupt:
         if not as_json:
             click.echo("")

@@ -360,7 +360,7 @@ def test_watch_ends_cleanly_on_ctrl_c(on_path: Path, monkeypatch: pytest.MonkeyP
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("ganesha_agents.status_cli.time.sleep", interrupted)
+    monkeypatch.setattr("ganesha_agents.status_cli.sleep", interrupted)
     done = CliRunner().invoke(main, ["status", "--watch", "--node", "x"])
     assert done.exception is None or isinstance(done.exception, SystemExit)
     assert done.exit_code == 1
