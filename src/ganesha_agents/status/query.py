@@ -47,7 +47,8 @@ def cluster_state(bound: Deadline) -> ClusterState:
     try:
         state = parse(done.stdout)
     except CrmMonError as error:
-        if done.ok:
+        if done.ok or done.stdout.strip():
+            # crm_mon's own XML says why it failed (its <status> element).
             raise QueryError(str(error)) from None
         raise QueryError(f"crm_mon failed: {done.describe()}") from None
     if not done.ok:
