@@ -87,14 +87,17 @@ def test_status_follows_a_killed_ganesha_and_its_recovery(small: HaCluster) -> N
     assert node1["grace"] == {"in_grace": False, "source": "dbus", "detail": "get_grace over D-Bus"}
     assert [v["at_home"] for v in healthy["vips"]] == [True] * NODES
     code, text = status(ha, "node2")
+    print(f"\n--- healthy, asked on node2 (exit {code})\n{text}")
     assert code == 0 and "Verdict: ready to survive the loss of any one node" in text, text
 
     ha.lab.kill_ganesha("node2")
     target = ha.failover_target("node2")
     seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + NOTICE
+    killed = time.monotonic()
+    deadline = killed + NOTICE
     while time.monotonic() < deadline:
         code, now = document(ha, target)
+        now["_after"] = round(time.monotonic() - killed, 2)
         seen.append(now)
         problems = now["verdict"]["problems"]
         moved = any(p.startswith(f"node2-cluster_ip-1 runs on {target}") for p in problems)
@@ -113,6 +116,11 @@ def test_status_follows_a_killed_ganesha_and_its_recovery(small: HaCluster) -> N
     assert any(f"{target}: ganesha.nfsd is in grace" in s["verdict"]["waiting"] for s in seen), (
         states
     )
+    dead = next(s["_after"] for s in seen if "node2: ganesha.nfsd is not running" in str(s))
+    away = next(s["_after"] for s in seen if "node2-cluster_ip-1 runs on" in str(s))
+    print(f"\nseconds after the kill (returned by): daemon dead {dead}, address away {away}")
+    code, text = status(ha, target)
+    print(f"\n--- node2's ganesha.nfsd killed, asked on {target} (exit {code})\n{text}")
     # On node2 itself the pid file is the answer.
     code, there = document(ha, "node2")
     node2 = there["nodes"][1]
