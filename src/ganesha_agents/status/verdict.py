@@ -38,8 +38,9 @@ def judge(status: Status) -> Verdict:
     problems = _cluster(status)
     for node in status.nodes:
         problems += _node(node, status.layout)
+    able = {node.name for node in status.nodes if not _node(node, status.layout)}
     for vip in status.vips:
-        problems += _vip(vip)
+        problems += _vip(vip, able)
     problems += [
         f"failed action: {f.operation} on {f.node or '?'}: "
         f"{f.exit_reason or f.exit_status or 'no reason given'} "
@@ -109,7 +110,8 @@ def _node(node: NodeStatus, layout: str) -> list[str]:
     return found
 
 
-def _vip(vip: VipStatus) -> list[str]:
+def _vip(vip: VipStatus, able: set[str]) -> list[str]:
+    """What is wrong with one address; ``able``: the nodes with nothing missing."""
     name = vip.resource
     if vip.failed:
         return [f"{name} has failed"]
@@ -122,10 +124,12 @@ def _vip(vip: VipStatus) -> list[str]:
     if vip.home is None:
         found.append(f"{name} runs on {holder}; its home node is not in the cluster")
     elif holder != vip.home:
-        found.append(
-            f"{name} runs on {holder}, away from its home {vip.home}: losing {holder} now "
-            "moves it again (a crm_resource --move keeps it away until --clear)"
+        why = (
+            f"back when {vip.home} is ready again"
+            if vip.home not in able
+            else "is a crm_resource --move (cli-prefer) constraint left? crm_resource --clear"
         )
+        found.append(f"{name} runs on {holder}, away from its home {vip.home} ({why})")
     if vip.promoted is not None and vip.promoted != (holder,):
         where = ", ".join(vip.promoted) or "nowhere"
         found.append(f"{name} runs on {holder} but its takeover clone is promoted on {where}")
