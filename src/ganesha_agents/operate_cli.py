@@ -277,12 +277,12 @@ def teardown_command(timeout: int, dry_run: bool) -> None:
         sys.exit(NOT_READY)
     with pacemaker.workspace() as workdir:
         tools = pacemaker.Pacemaker(Deadline(SystemClock(), CHANGE_TIMEOUT), workdir)
-        for node in spec.nodes:
+        for node in change.cluster_nodes:
             for name in attributes:
                 try:
-                    tools.delete_attribute(node.name, name)
+                    tools.delete_attribute(node, name)
                 except pacemaker.PacemakerError as error:
-                    _echo(f"could not delete {name} on {node.name}: {error}")
+                    _echo(f"could not delete {name} on {node}: {error}")
     _echo(f"deleted the node attributes {' and '.join(attributes)} on every node")
     _echo("done: NFS-Ganesha HA is no longer configured (cluster properties are left as they are)")
     sys.exit(DONE)

@@ -345,6 +345,8 @@ class Change:
     removed: tuple[str, ...] = ()
     #: setup, teardown, add or delete.
     kind: str = "setup"
+    #: Every node of the cluster (nfs-mon runs, and publishes its attributes, on each).
+    cluster_nodes: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -447,7 +449,16 @@ def teardown(live: etree._Element) -> Change:
     if missing:
         summary.append(f"already absent: {', '.join(missing)}")
     resources = _primitives(mine[i][1] for i in present)
-    return Change(live, after, tuple(summary), spec, removed=resources, kind="teardown")
+    nodes = tuple(n.get("uname", "") for n in _section(live, "nodes").iterfind("node"))
+    return Change(
+        live,
+        after,
+        tuple(summary),
+        spec,
+        removed=resources,
+        kind="teardown",
+        cluster_nodes=tuple(dict.fromkeys((*nodes, *(n.name for n in spec.nodes)))),
+    )
 
 
 def _primitives(elements: Iterable[etree._Element]) -> tuple[str, ...]:
@@ -489,6 +500,10 @@ def change_nodes(live: etree._Element, nodes: Sequence[NodeAddress], what: str) 
     except ValueError as error:
         raise Refused([str(error)]) from None
     old, new = owned(old_spec), owned(new_spec)
+    leaving = _resource_ids(old_spec) - _resource_ids(new_spec)
+    blocking = foreign_references(live, leaving, set(old))
+    if blocking:
+        raise Refused(blocking)
     after = copy.deepcopy(live)
     gone = _remove(after, [i for i in old if i not in new])
     replaced, added = [], []
