@@ -11,7 +11,13 @@ from ganesha_agents.demo import render, takeover_render
 from ganesha_agents.demo.scenario import run as run_scenario
 from ganesha_agents.demo.takeover_scenario import MAX_NODES, PATHS, scale
 from ganesha_agents.demo.takeover_scenario import run as run_takeover
-from ganesha_agents.operate_cli import add_command, delete_command, setup_command, teardown_command
+from ganesha_agents.operate_cli import (
+    add_command,
+    delete_command,
+    refresh_config_command,
+    setup_command,
+    teardown_command,
+)
 from ganesha_agents.status_cli import status_command
 
 
@@ -185,6 +191,7 @@ main.add_command(setup_command)
 main.add_command(teardown_command)
 main.add_command(add_command)
 main.add_command(delete_command)
+main.add_command(refresh_config_command)
 
 #: ``state-volume`` exit codes (also in its help and docs/cli.md).
 LAYOUT_IN_PLACE = 0

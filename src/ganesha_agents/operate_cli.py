@@ -345,3 +345,71 @@ def delete_command(
     _run_change(lambda live: cibedit.delete(live, name), dry_run=dry_run)
     _echo(f"{name} is still a cluster node: pcs cluster node remove {name} when it should leave")
     _wait(timeout, no_wait, node_name, pid_files)
+
+
+@click.command("refresh-config")
+@click.option(
+    "--exports",
+    "path",
+    required=True,
+    metavar="FILE",
+    help="ganesha's export configuration (EXPORT blocks with an Export_Id); ganesha reads it "
+    "itself, so it must be readable by ganesha.nfsd at the same path.",
+)
+@click.option(
+    "--remove",
+    "remove",
+    multiple=True,
+    type=click.IntRange(1, 65535),
+    metavar="ID",
+    help="Also remove the export with this Export_Id (repeat).",
+)
+@click.option(
+    "--call-timeout",
+    type=click.FloatRange(0.1, 120.0),
+    default=10.0,
+    show_default=True,
+    help="Seconds one D-Bus call may take.",
+)
+def refresh_config_command(path: str, remove: tuple[int, ...], call_timeout: float) -> None:
+    """Update or add this node's ganesha exports from FILE, over D-Bus, without a restart.
+
+    For each EXPORT block of FILE, by its Export_Id: UpdateExport when
+    ganesha.nfsd has that export, AddExport when it has not; RemoveExport
+    for each --remove.  One line per export with ganesha's answer.  This
+    node only: run it on every node (ocfkit lab exec in the lab; ssh, or
+    pcs cluster ... with the same file, in production).
+
+    Exit codes: 0 every export refreshed; 1 ganesha refused at least one
+    (the others are done); 2 bad arguments; 3 FILE cannot be used, or
+    ganesha.nfsd cannot be reached.
+    """
+    from ganesha_agents.backends import exportmgr
+    from ganesha_agents.operate import exports
+    from ganesha_agents.status import query
+    from ocfkit.errors import OCFError
+
+    try:
+        absolute, ids = exports.read_ids(path)
+        manager = exportmgr.system_manager()
+        outcomes = exports.refresh(manager, absolute, ids, remove, call_timeout)
+    except exports.ExportsError as error:
+        click.echo(f"error: {error}; nothing was asked of ganesha", err=True)
+        sys.exit(REFUSED)
+    except OCFError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(REFUSED)
+    sys.exit(report_exports(outcomes, query.local_node(query.deadline(5.0)) or "this node"))
+
+
+def report_exports(outcomes: Any, node: str) -> int:
+    """One line per export; the exit code."""
+    for outcome in outcomes:
+        state = outcome.action if outcome.ok else f"NOT {outcome.action}"
+        detail = f": {outcome.message}" if outcome.message else ""
+        click.echo(f"{node}: export {outcome.export_id} {state}{detail}")
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        click.echo(f"{node}: {len(failed)} of {len(outcomes)} failed", err=True)
+        return NOT_READY
+    return DONE
