@@ -174,7 +174,7 @@ EXIT_CODES = (
 )
 
 
-@click.command("setup", epilog=EXIT_CODES)
+@click.command("setup", epilog=EXIT_CODES, context_settings={"show_default": True})
 @spec_options
 @click.option(
     "--skip-check",
