@@ -547,3 +547,27 @@ def test_setup_refuses_when_a_check_fails(tmp_path: Path) -> None:
     assert result.exit_code == 3
     assert "is not installed" in result.output and "nothing was changed" in result.output
     assert not (tmp_path / "never-read.xml").exists()
+
+
+@pytest.mark.real
+def test_setup_waits_for_the_status_verdict_and_says_when_it_is_not_ready(tmp_path: Path) -> None:
+    """A CIB file has no DC, so the verdict never gets ready: exit 1, the change stays."""
+    cluster = OfflineCluster(tmp_path, NODES)
+    spec = numbered_spec(3)
+    result = invoke(
+        cluster,
+        "setup",
+        *node_args(spec),
+        *OFFLINE,
+        "--timeout",
+        "1",
+        "--node-name",
+        "node1",
+        "--pid-file",
+        str(tmp_path / "ganesha.pid"),
+    )
+    assert result.exit_code == 1, result.output
+    assert "waiting up to 1s for the cluster" in result.output
+    assert "no DC" in result.output
+    assert "the change is in place, but the cluster is not ready after 1s" in result.output
+    assert live_sections(cluster) == plan_sections(spec)
