@@ -73,10 +73,21 @@ def summarise(results: list[PathRun]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for result in results:
         part = out.setdefault(result.stack, {}).setdefault(
-            result.path, {"runs": 0, "moves": 0, "violations": [], "failures": [], "figures": {}}
+            result.path,
+            {
+                "runs": 0,
+                "moves": 0,
+                "broken_runs": 0,
+                "broken_moves": 0,
+                "violations": [],
+                "failures": [],
+                "figures": {},
+            },
         )
         part["runs"] += 1
         part["moves"] += len(result.verdicts)
+        part["broken_moves"] += sum(1 for verdict in result.verdicts if not verdict.ok)
+        part["broken_runs"] += 1 if result.violations else 0
         part["violations"] += result.violations
         part["failures"] += result.new_failures
         for name, value in result.timeline.figures.items():
@@ -105,11 +116,16 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         for path, part in parts.items():
             for name, values in part["figures"].items():
                 lines.append(f"| {path} | {name} | {spread(values)} | {len(values)} |")
-        lines += ["", "| path | runs | moves | moves that broke the invariant | failed actions |"]
-        lines.append("|---|---|---|---|---|")
+        lines += [
+            "",
+            "| path | runs | moves | runs with a move that broke the invariant "
+            "| moves that broke it | violations | failed actions |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for path, part in parts.items():
             lines.append(
-                f"| {path} | {part['runs']} | {part['moves']} | {len(part['violations'])} "
+                f"| {path} | {part['runs']} | {part['moves']} | {part['broken_runs']} "
+                f"| {part['broken_moves']} | {len(part['violations'])} "
                 f"| {len(part['failures'])} |"
             )
         examples = sorted({v for part in parts.values() for v in part["violations"]})
