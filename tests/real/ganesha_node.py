@@ -153,6 +153,11 @@ class GaneshaNode:
         self.ganesha_pid = self._read_pid_file()
         if wait:
             self._wait(self.answers, 10, "ganesha on the bus")
+            # Started without -F, ganesha forks: the pid file may still name the process
+            # that forked (exited, a zombie nobody here collects) for a while after the
+            # daemon answers.  Tests read the pid file: wait until it names the daemon.
+            self._wait(self._live_pid, 10, "ganesha's pid file naming the running daemon")
+            self.ganesha_pid = self._live_pid()
 
     # Looking at it with tools that are not the code under test.
     def dbus_send(self, method: str, *args: str, timeout: float = 5.0) -> list[str]:
@@ -252,6 +257,11 @@ class GaneshaNode:
         except (FileNotFoundError, ProcessLookupError):
             return False
         return True
+
+    def _live_pid(self) -> int | None:
+        """The pid file's pid, when it names a running process (not a zombie)."""
+        pid = self._read_pid_file()
+        return pid if pid is not None and _running(pid) else None
 
     def _read_pid_file(self) -> int | None:
         try:
