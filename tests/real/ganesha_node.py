@@ -209,6 +209,19 @@ class GaneshaNode:
         """Send ``signum`` to this node's ganesha; false when it is not running."""
         return self.ganesha_pid is not None and self._signal(self.ganesha_pid, signum)
 
+    def freeze_ganesha(self, timeout: float = 10.0) -> bool:
+        """SIGSTOP ganesha and wait until every one of its threads has stopped.
+
+        ``kill`` returns before the threads of a multi-threaded process have all
+        stopped; one still running may notice what the test does next (the bus
+        going away) and react.  False when ganesha is not running.
+        """
+        pid = self.ganesha_pid
+        if pid is None or not self.signal_ganesha(signal.SIGSTOP):
+            return False
+        self._wait(lambda: _all_threads_stopped(pid), timeout, f"ganesha ({pid}) to stop")
+        return True
+
     def signal_bus(self, signum: int) -> bool:
         """Send ``signum`` to this node's dbus-daemon; false when it is not running."""
         return self.bus_pid is not None and self._signal(self.bus_pid, signum)
@@ -287,6 +300,24 @@ class GaneshaNode:
             if time.monotonic() > end:
                 raise HarnessError(f"gave up waiting for {what} after {timeout:g}s")
             time.sleep(0.01)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of ``pid`` is stopped (``T``), as SIGSTOP leaves them."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", "rb") as stat_file:
+                line = stat_file.read(4096)
+        except OSError:
+            continue  # a thread that ended meanwhile
+        state = line[line.rfind(b")") + 2 : line.rfind(b")") + 3]
+        if state not in (b"T", b"t"):
+            return False
+    return bool(tasks)
 
 
 def _running(pid: int) -> bool:
