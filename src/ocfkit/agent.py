@@ -40,6 +40,10 @@ else:
 
     P = None
 
+#: The notification lists that can settle a notification (see ``notify_settled_by``):
+#: the instances a transition starts, stops, promotes or demotes.
+SETTLING_LISTS = ("start", "stop", "promote", "demote")
+
 # Errors that say "this environment cannot run the resource": about the
 # parameters that locate it, they make a stop trivially successful and a
 # probe find it stopped (see _refused and _failed).
@@ -78,6 +82,14 @@ class ResourceAgent(Generic[P]):
     #: every other one is answered 0 at once, by the installed shim without even
     #: starting Python.  None: every notification reaches ``notify``.
     notify_events: ClassVar[frozenset[str] | None] = None
+    #: Events of :attr:`notify_events` answered 0 at once all the same when the
+    #: transition also has instances in another list: ``{"pre-promote": "demote"}``
+    #: settles a pre-promote by a demote in the same transition
+    #: (``notify_demote_uname`` not blank), for an agent whose pre-demote round
+    #: already did the work.  An instance the transition starts (its node in
+    #: ``notify_start_uname``) missed that round, so it still acts.  The shim
+    #: decides alike, without starting Python.
+    notify_settled_by: ClassVar[Mapping[str, str]] = {}
 
     # Set by main() for the duration of one action.
     env: OCFEnvironment
@@ -90,6 +102,12 @@ class ResourceAgent(Generic[P]):
         if not cls.__dict__.get("name"):
             cls.name = cls.__name__
         cls._action_table = None
+        for event, settled_by in cls.__dict__.get("notify_settled_by", {}).items():
+            if event not in (cls.notify_events or ()) or settled_by not in SETTLING_LISTS:
+                raise AgentDefinitionError(
+                    f"{cls.name}.notify_settled_by: {event!r} must be one of notify_events, "
+                    f"settled by one of {', '.join(SETTLING_LISTS)}, not {settled_by!r}"
+                )
 
     _action_table: ClassVar[ActionTable | None] = None
 
@@ -290,7 +308,14 @@ class ResourceAgent(Generic[P]):
             return True
         prefix = "OCF_RESKEY_CRM_meta_notify_"
         event = f"{environ.get(prefix + 'type', '')}-{environ.get(prefix + 'operation', '')}"
-        return event in self.notify_events
+        if event not in self.notify_events:
+            return False
+        settled_by = self.notify_settled_by.get(event)
+        if settled_by is None or not environ.get(f"{prefix}{settled_by}_uname", "").strip():
+            return True
+        # An instance started in this transition missed the earlier round: it acts.
+        node = environ.get("OCF_RESKEY_CRM_meta_on_node", "")
+        return f" {node} " in f" {environ.get(prefix + 'start_uname', '')} "
 
     def _exit_code(self, returned: object) -> int:
         if returned is None:

@@ -43,7 +43,7 @@ from ocfkit.trust import UntrustedPathError, why_untrusted, why_untrusted_progra
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 MARKER = "# ocfkit-shim:"
 CREATED_MARKER = ".ocfkit-created"
@@ -117,13 +117,32 @@ _NOTIFY_PREAMBLE = """#!/bin/sh
 # /bin/sh answers the notifications {name} does not act on; to Python this is a string.
 if [ "$1" = notify ]; then
   case "${{OCF_RESKEY_CRM_meta_notify_type:-}}-${{OCF_RESKEY_CRM_meta_notify_operation:-}}" in
-    {events}) ;;
+{settled}    {events}) ;;
     *) exit 0 ;;
   esac
 fi
 exec {interpreter} -IS "$0" "$@"
 '''
 """
+
+
+_SETTLED_CASE = """\
+    {event})
+      case "${{OCF_RESKEY_CRM_meta_notify_{lists}_uname:-}}" in *[!" "]*)
+        case " ${{OCF_RESKEY_CRM_meta_notify_start_uname:-}} " in
+          *" ${{OCF_RESKEY_CRM_meta_on_node:-}} "*) ;;
+          *) exit 0 ;;
+        esac ;;
+      esac ;;
+"""
+
+
+def _settled_cases(settled_by: Mapping[str, str]) -> str:
+    """sh answering an event at once when its settling list is not blank (agent._acts_on)."""
+    return "".join(
+        _SETTLED_CASE.format(event=event, lists=lists)
+        for event, lists in sorted(settled_by.items())
+    )
 
 
 def shim_source(name: str, provider: str, ref: str, interpreter: str | None = None) -> str:
@@ -165,6 +184,7 @@ def shim_source(name: str, provider: str, ref: str, interpreter: str | None = No
             version=__version__,
             # No event at all: a pattern no notification matches, so all are answered.
             events="|".join(sorted(agent.notify_events)) or "-",
+            settled=_settled_cases(agent.notify_settled_by),
             interpreter=shlex.quote(interpreter),
         )
     return first + documents + "import sys\n" + rest

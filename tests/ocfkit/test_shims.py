@@ -417,6 +417,14 @@ class Notifying(ResourceAgent[NotifyingParameters]):
     def notify(self) -> None:
         with open(self.params.trace, "a") as trace:
             trace.write(self.notification.event + "\\n")
+
+
+class Settling(Notifying):
+    """Acts on pre-demote, and on pre-promote unless a demote's round came first"""
+
+    name = "settling"
+    notify_events = frozenset({"pre-demote", "pre-promote"})
+    notify_settled_by = {"pre-promote": "demote"}
 '''
 
 
@@ -569,3 +577,65 @@ def test_no_shell_syntax_in_a_notify_value_is_ever_run(
         expected = 127 if f"{kind}-{operation}" == "pre-promote" else 0
         assert done.returncode == expected, (kind, operation, done.stderr)
     assert not canary.exists()
+
+
+NODE_LISTS = st.lists(st.sampled_from(["node1", "node2", "n-3", "", " "]), max_size=3).map(" ".join)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    event=st.sampled_from([("pre", "promote"), ("pre", "demote"), ("post", "promote")]),
+    demote=NODE_LISTS,
+    start=NODE_LISTS,
+    node=st.sampled_from(["node1", "node2", "", "node"]),
+)
+def test_a_settled_notification_is_decided_alike_by_the_shell_and_python(
+    notifying_module: Path,
+    ocf_root: Path,
+    world_dir: Path,
+    event: tuple[str, str],
+    demote: str,
+    start: str,
+    node: str,
+) -> None:
+    from ocfkit_notifying_agent import Settling
+
+    path = ocf_root / "settling"
+    if not path.exists():
+        ocf_root.mkdir(mode=0o755, exist_ok=True)
+        text = shims.shim_source(
+            "settling", PROVIDER, "ocfkit_notifying_agent:Settling", interpreter="/nonexistent"
+        )
+        path.write_text(text)
+        path.chmod(0o755)
+    environ = {
+        **notification(*event, world_dir / "trace"),
+        "OCF_RESKEY_CRM_meta_notify_demote_uname": demote,
+        "OCF_RESKEY_CRM_meta_notify_start_uname": start,
+        "OCF_RESKEY_CRM_meta_on_node": node,
+    }
+    done = run_shim(path, "notify", **environ)
+    assert done.returncode in (0, 127), done.stderr
+    needs_python = done.returncode == 127
+    assert needs_python == Settling()._acts_on(environ)
+    if event == ("pre", "promote"):
+        missed_the_demote_round = f" {node} " in f" {start} "
+        assert needs_python == (not demote.strip() or missed_the_demote_round)
+
+
+def test_a_settling_list_must_be_an_action_list_of_an_event_acted_on() -> None:
+    from ocfkit import AgentDefinitionError
+
+    with pytest.raises(AgentDefinitionError, match="notify_settled_by"):
+
+        class Wrong(Dummy):
+            notify_events = frozenset({"pre-promote"})
+            notify_settled_by = {"pre-promote": "promote; rm -rf /"}
+
+    with pytest.raises(AgentDefinitionError, match="notify_settled_by"):
+
+        class Unacted(Dummy):
+            notify_events = frozenset({"pre-promote"})
+            notify_settled_by = {"post-promote": "demote"}
