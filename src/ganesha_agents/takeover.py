@@ -105,7 +105,8 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
 
     name = "ganesha_takeover"
     parameters = TakeoverParameters
-    notify_events = frozenset({"pre-promote"})
+    notify_events = frozenset({"pre-demote", "pre-promote"})
+    notify_settled_by = {"pre-promote": "demote"}
 
     def __init__(self, *, records: AddressRecords | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -229,10 +230,22 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
 
     @action(timeout=20)
     def notify(self) -> ExitCode:
-        """Pre-promote: every node but the new holder enters grace first.  Always 0."""
+        """Every node but the old and new holders enters grace before the address moves.  Always 0.
+
+        At the pre-demote round when the move has a demote (the old holder is
+        alive): that round runs while the address is still being stopped, so
+        its grace calls cost the move nothing, as CTDB's ``startipreallocate``
+        comes before its ``releaseip``; the pre-promote round of such a move is
+        then answered at once (:attr:`notify_settled_by`).  At the pre-promote
+        round when nothing is demoted (the old holder is gone: node lost,
+        fenced from outside).
+        """
         note = self.notification
-        if note.event != "pre-promote" or self.node_name in note.unames(note.promote):
+        moving_to = note.unames(note.promote)
+        if not moving_to or self.node_name in moving_to:
             return ExitCode.SUCCESS
+        if note.event == "pre-demote" and self.node_name in note.unames(note.demote):
+            return ExitCode.SUCCESS  # the demote's 2: starts grace here
         if not self._daemon_alive():
             self.log.info("ganesha.nfsd is not running here: it will start in grace")
             return ExitCode.SUCCESS
@@ -242,7 +255,7 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
             self.log.error(
                 "%s moves to %s while ganesha.nfsd here is NOT confirmed in grace: %s",
                 self.params.ip,
-                " ".join(note.unames(note.promote)) or "another node",
+                " ".join(moving_to),
                 error.reason,
             )
         return ExitCode.SUCCESS

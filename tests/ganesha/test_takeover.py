@@ -47,14 +47,24 @@ class Cluster:
             assert self.run(node, "start").code == ExitCode.SUCCESS
 
     def move(self, to: str, *, demote: str | None) -> dict[str, Result]:
-        """One move as Pacemaker runs it: demote, pre-promote notifications, promote."""
+        """One move as Pacemaker runs it, every notification through the agent's filter.
+
+        With a live old holder: pre-demote notifications, the demote, then the
+        pre-promote notifications (settled by the demote) and the promote.
+        Without one (a first promote, a holder fenced from outside): the
+        pre-promote notifications and the promote.
+        """
         results: dict[str, Result] = {}
         if demote is not None:
+            note = notified("demote", to, demote)
+            for node in NODES:
+                if self.states[node].values:
+                    results[f"pre-demote {node}"] = self.run(node, "notify", note(node))
             results["demote"] = self.run(demote, "demote")
-        note = pre_promote(to, demote)
+        note = notified("promote", to, demote)
         for node in NODES:
             if node != to and self.states[node].values:
-                results[f"notify {node}"] = self.run(node, "notify", note(node))
+                results[f"pre-promote {node}"] = self.run(node, "notify", note(node))
         results["promote"] = self.run(to, "promote")
         return results
 
@@ -68,11 +78,13 @@ def environment(node: str) -> OCFEnv:
     )
 
 
-def pre_promote(to: str, demoted: str | None) -> Callable[[str], OCFEnv]:
+def notified(operation: str, to: str, demoted: str | None) -> Callable[[str], OCFEnv]:
+    """The pre-``operation`` notification of a move to ``to``, as each node gets it."""
+
     def env(node: str) -> OCFEnv:
         return environment(node).notification(
             "pre",
-            "promote",
+            operation,
             promote=[to],
             demote=[demoted] if demoted else [],
             promoted=[demoted] if demoted else [],
@@ -81,6 +93,10 @@ def pre_promote(to: str, demoted: str | None) -> Callable[[str], OCFEnv]:
         )
 
     return env
+
+
+def pre_promote(to: str, demoted: str | None) -> Callable[[str], OCFEnv]:
+    return notified("promote", to, demoted)
 
 
 @pytest.fixture
@@ -193,7 +209,8 @@ def test_failover_takes_over_the_holders_records_after_the_others_are_in_grace(
         first = cluster.daemons[node].grace_calls[-1]
         assert first.argument == "0:" and first.time <= took.time
     assert cluster.records.holders[VIP] == FakeAddressRecords.root_of("node1")
-    assert results["notify node2"].logged("not running here")
+    assert cluster.calls("node2") == ["0:"], "the dead holder: nothing since its first promote"
+    assert not results["pre-promote node3"].logged("grace"), "settled by the pre-demote round"
 
 
 def test_failback_takes_over_what_the_other_node_recorded_meanwhile(cluster: Cluster) -> None:
@@ -205,7 +222,8 @@ def test_failback_takes_over_what_the_other_node_recorded_meanwhile(cluster: Clu
     cluster.clock.advance(200)
     results = cluster.move("node2", demote="node1")
     assert results["promote"].code == ExitCode.SUCCESS
-    assert cluster.calls("node1")[-2:] == [f"2:{VIP}", "0:"], "released, then in grace"
+    assert cluster.calls("node1")[-1] == f"2:{VIP}", "released, so in grace"
+    assert [cluster.calls(n)[-1] for n in ("node3", "node4")] == ["0:", "0:"]
     took = cluster.daemons["node2"].grace_calls[-1]
     assert took.argument == f"5:{VIP}"
     assert took.records == FakeAddressRecords.root_of("node1")
@@ -254,7 +272,7 @@ def test_a_survivor_that_cannot_be_put_in_grace_is_reported_not_waited_for(
     cluster.move("node2", demote=None)
     cluster.daemons["node3"].fail_next(5)
     results = cluster.move("node1", demote="node2")
-    notify = results["notify node3"]
+    notify = results["pre-demote node3"]
     assert notify.code == ExitCode.SUCCESS
     assert notify.logged("NOT confirmed in grace")
     assert results["promote"].code == ExitCode.SUCCESS
@@ -301,7 +319,7 @@ def test_the_demote_never_fails(cluster: Cluster) -> None:
     assert result.logged("releasing")
 
 
-@pytest.mark.parametrize("event", ["post-promote", "pre-demote", "post-demote", "pre-start"])
+@pytest.mark.parametrize("event", ["post-promote", "post-demote", "pre-start"])
 def test_other_notifications_do_nothing(cluster: Cluster, event: str) -> None:
     cluster.start_everywhere()
     when, operation = event.split("-")
@@ -315,3 +333,47 @@ def test_the_new_holder_does_not_grace_itself_twice(cluster: Cluster) -> None:
     env = pre_promote("node1", None)("node1")
     assert cluster.run("node1", "notify", env).code == ExitCode.SUCCESS
     assert cluster.calls("node1") == []
+
+
+def test_with_a_live_old_holder_the_others_enter_grace_at_the_pre_demote_round(
+    cluster: Cluster,
+) -> None:
+    cluster.start_everywhere()
+    cluster.move("node2", demote=None)
+    before = {node: len(cluster.calls(node)) for node in NODES}
+
+    def new_calls() -> dict[str, list[str]]:
+        return {node: cluster.calls(node)[before[node] :] for node in NODES}
+
+    for node in NODES:
+        assert cluster.run(node, "notify", notified("demote", "node4", "node2")(node)).code == 0
+    assert new_calls() == {"node1": ["0:"], "node2": [], "node3": ["0:"], "node4": []}
+    assert cluster.run("node2", "demote").code == ExitCode.SUCCESS
+    for node in ("node1", "node2", "node3"):
+        assert cluster.run(node, "notify", notified("promote", "node4", "node2")(node)).code == 0
+    assert cluster.run("node4", "promote").code == ExitCode.SUCCESS
+    assert new_calls() == {
+        "node1": ["0:"],
+        "node2": [f"2:{VIP}"],
+        "node3": ["0:"],
+        "node4": [f"5:{VIP}"],
+    }, "the pre-promote round was settled by the demote"
+
+
+def test_a_pre_demote_without_a_promote_does_nothing(cluster: Cluster) -> None:
+    cluster.start_everywhere()
+    env = environment("node3").notification("pre", "demote", demote=["node2"])
+    assert cluster.run("node3", "notify", env).code == ExitCode.SUCCESS
+    assert cluster.calls("node3") == []
+
+
+def test_an_instance_started_in_the_move_enters_grace_at_the_pre_promote_round(
+    cluster: Cluster,
+) -> None:
+    """It was not running at the pre-demote round, so the demote does not settle it."""
+    cluster.start_everywhere()
+    env = environment("node3").notification(
+        "pre", "promote", promote=["node1"], demote=["node2"], start=["node3"]
+    )
+    assert cluster.run("node3", "notify", env).code == ExitCode.SUCCESS
+    assert cluster.calls("node3") == ["0:"]

@@ -29,7 +29,7 @@ class Row:
     phase: str
     moved: int
     grace_calls: int
-    pre_promote: int
+    others: int
     promotes: int
     releases: int
     actions: int
@@ -81,7 +81,7 @@ def measure(
                     phase=move.phase,
                     moved=c.vips,
                     grace_calls=c.grace_calls,
-                    pre_promote=c.pre_promote,
+                    others=c.others,
                     promotes=c.promotes,
                     releases=c.releases,
                     actions=c.actions,
@@ -115,7 +115,7 @@ def measure_all(
 
 
 HEADER = (
-    "| nodes | path | step | VIPs moved | grace calls (pre-promote + takeover + release) "
+    "| nodes | path | step | VIPs moved | grace calls (others + takeover + release) "
     "| actions (notifications) | scheduler s |"
 )
 
@@ -126,7 +126,7 @@ def markdown(rows: Sequence[Row]) -> str:
     for row in rows:
         lines.append(
             f"| {row.nodes} | {row.path} | {row.phase} | {row.moved} "
-            f"| {row.grace_calls} ({row.pre_promote} + {row.promotes} + {row.releases}) "
+            f"| {row.grace_calls} ({row.others} + {row.promotes} + {row.releases}) "
             f"| {row.actions} ({row.notifications}) | {row.scheduler_seconds:.2f} |"
         )
     problems = [

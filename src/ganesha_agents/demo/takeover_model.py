@@ -18,8 +18,8 @@ node in standby or back, a move or clear) the placement is recomputed and a
 transition graph built the way Pacemaker 2.1.5 builds it for this layout
 (checked with ``crm_simulate``).  For each clone, in order::
 
-    stop VIP (old node)
-    -> pre-demote notify, demote (old node), post-demote notify
+    stop VIP (old node), and at the same time the pre-demote notify
+    -> demote (old node), post-demote notify
     -> pre-stop notify, stop (instances leaving), post-stop notify
     -> pre-start notify, start (instances arriving), post-start notify
     -> pre-promote notify, promote (new node), post-promote notify
@@ -521,6 +521,7 @@ class TakeoverModel:
                 probe.after = list(gate)
                 probe.run = self._vip(address, "monitor", name)
                 vip_probes[name] = [add(probe)]
+        before_stop = previous
         if vip_moves and address.location is not None:
             where = self.nodes[address.location]
             stop = Op(f"{address.vip}_stop_0", address.vip, "stop", where.name, after=previous)
@@ -528,7 +529,9 @@ class TakeoverModel:
                 stop.run = self._vip(address, "stop", where.name)
             previous = [add(stop)]
         if moving and holder is not None:
-            previous = wave("pre", "demote", alive, previous)
+            # The pre-demote round waits for nothing the address does: it runs
+            # while the address stops, and the demote waits for both.
+            previous = [*previous, *wave("pre", "demote", alive, before_stop)]
             where = self.nodes[holder]
             demote = Op(f"{address.primitive}_demote_0", address.clone, "demote", holder)
             demote.after = previous

@@ -24,14 +24,16 @@ STEPS = {
     1: "the cluster learns of the change: ganesha_mon deletes (or sets) ganesha-active, "
     "corosync loses a node, a fencing is reported, an operator's request reaches the CIB",
     2: "the virtual IP stops on its old node",
-    3: "demote on the old node: its ganesha.nfsd releases the address's clients (2:VIP)",
-    4: "pre-promote notification: every other running ganesha.nfsd enters grace (0:), confirmed",
+    3: "every other running ganesha.nfsd enters grace (0:), confirmed: at the pre-demote "
+    "notification, while the address stops, or at the pre-promote one when nothing is demoted "
+    "(the old holder is gone)",
+    4: "demote on the old node: its ganesha.nfsd releases the address's clients (2:VIP)",
     5: "promote on the new node: its ganesha.nfsd takes the address's clients over (5:VIP), "
     "reading the previous holder's records, in confirmed grace; the record then names this node",
     6: "the virtual IP starts on the new node",
 }
 _LOG_LINE = re.compile(r"^\S+: (?:INFO|WARNING|ERROR): (.*)$")
-_STEP_OF_CALL = {"0": 4, "2": 3, "5": 5}
+_STEP_OF_CALL = {"0": 3, "2": 4, "5": 5}
 #: Name at most this many nodes in a line; beyond, count them.
 NAMED = 6
 
@@ -142,7 +144,7 @@ def _graph_items(graph: Graph, origin: float, verbose: bool) -> list[Item]:
             )
         )
         for op in ops:
-            found += _calls(op, origin, step=4 if (when, operation) == ("pre", "promote") else None)
+            found += _calls(op, origin, step=3 if when == "pre" else None)
             found += _said(op, origin, f"{when}-{operation} ({resource})")
     if quiet:
         found.append(
@@ -181,7 +183,7 @@ def _op_items(op: Op, origin: float) -> list[Item]:
         what = f"{op.operation} {op.resource}{implied}"
         return [Item(op.started - origin, "action", node, "IPaddr2", what, step=step)]
     actor = "ganesha_mon" if op.resource == "nfs-mon" else "ganesha_takeover"
-    step = {"demote": 3, "promote": 5}.get(op.operation)
+    step = {"demote": 4, "promote": 5}.get(op.operation)
     said = [m.group(1) for m in map(_LOG_LINE.match, op.said.splitlines()) if m]
     if op.failed:
         said.append(f"failed: {op.reason}")
