@@ -8,10 +8,13 @@ and fenced by the cluster or from outside, ``crm_resource --move``, standby,
 failback), is a demote on the old holder and a promote on the new one, and
 Pacemaker runs three steps in order before the address is configured:
 
-1. pre-promote notification on every node with an instance but the new
-   holder: the local ganesha.nfsd enters plain grace (``0:``), confirmed with
-   ``get_grace()``, within ``grace_budget`` seconds (CTDB's
-   ``startipreallocate``);
+1. on every node with an instance but the old and new holders, the local
+   ganesha.nfsd enters plain grace (``0:``), confirmed with ``get_grace()``,
+   within ``grace_budget`` seconds (CTDB's ``startipreallocate``): at the
+   pre-demote notification, which Pacemaker runs while the address stops,
+   when the move has a demote (the old holder alive, or lost and fenced by
+   the cluster); at the pre-promote one when it has none (the holder fenced
+   from outside);
 2. demote on the old holder, if it is alive: ``2:<ADDR>`` releases the
    clients of the address there (CTDB's ``releaseip``);
 3. promote on the new holder: it takes over the clients recorded for the
@@ -97,8 +100,9 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
 
     Run as a promotable clone per virtual IP, with the address colocated with
     the promoted role and started after the promote.  Before any promote, every
-    other node's ganesha.nfsd enters grace (pre-promote notification, confirmed
-    by get_grace); the demote releases the address's clients on the old holder;
+    other node's ganesha.nfsd enters grace (pre-demote notification, or
+    pre-promote when nothing is demoted; confirmed by get_grace); the demote
+    releases the address's clients on the old holder;
     the promote takes over the clients recorded for the address on the shared
     state volume and confirms grace before the address is configured.
     """
@@ -211,8 +215,7 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
         The address has already stopped here.  ``2:<ADDR>`` also starts grace,
         which matters when this node stays up (a move, standby): it is one of
         the servers that must be in grace before the address answers elsewhere,
-        and a node going to standby gets no pre-promote notification (its
-        instances stop first).  A failure is logged, never returned: a failed
+        and the grace round of the other nodes leaves it out.  A failure is logged, never returned: a failed
         demote would only add a recovery to the move.
         """
         if self.started:
