@@ -215,8 +215,9 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
         The address has already stopped here.  ``2:<ADDR>`` also starts grace,
         which matters when this node stays up (a move, standby): it is one of
         the servers that must be in grace before the address answers elsewhere,
-        and the grace round of the other nodes leaves it out.  A failure is logged, never returned: a failed
-        demote would only add a recovery to the move.
+        and the grace round of the other nodes leaves it out.  A failure is
+        logged, never returned: a failed demote would only add a recovery to
+        the move.
         """
         if self.started:
             self.state.write(UNPROMOTED)

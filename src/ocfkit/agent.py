@@ -311,7 +311,7 @@ class ResourceAgent(Generic[P]):
         if event not in self.notify_events:
             return False
         settled_by = self.notify_settled_by.get(event)
-        if settled_by is None or not environ.get(f"{prefix}{settled_by}_uname", "").strip():
+        if settled_by is None or not environ.get(f"{prefix}{settled_by}_uname", "").strip(" "):
             return True
         # An instance started in this transition missed the earlier round: it acts.
         node = environ.get("OCF_RESKEY_CRM_meta_on_node", "")

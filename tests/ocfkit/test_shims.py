@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ocfkit import shims
@@ -579,7 +579,10 @@ def test_no_shell_syntax_in_a_notify_value_is_ever_run(
     assert not canary.exists()
 
 
-NODE_LISTS = st.lists(st.sampled_from(["node1", "node2", "n-3", "", " "]), max_size=3).map(" ".join)
+NODE_LISTS = st.one_of(
+    st.lists(st.sampled_from(["node1", "node2", "n-3", "", " "]), max_size=3).map(" ".join),
+    notify_values,
+)
 
 
 @settings(
@@ -589,8 +592,12 @@ NODE_LISTS = st.lists(st.sampled_from(["node1", "node2", "n-3", "", " "]), max_s
     event=st.sampled_from([("pre", "promote"), ("pre", "demote"), ("post", "promote")]),
     demote=NODE_LISTS,
     start=NODE_LISTS,
-    node=st.sampled_from(["node1", "node2", "", "node"]),
+    node=st.one_of(st.sampled_from(["node1", "node2", "", "node"]), notify_values),
 )
+@example(event=("pre", "promote"), demote="\t", start="", node="node1")
+@example(event=("pre", "promote"), demote=" node2 ", start="node1 node3", node="node1")
+@example(event=("pre", "promote"), demote="node2", start="node3", node="node1")
+@example(event=("pre", "promote"), demote="node2", start="node1*", node="node1")
 def test_a_settled_notification_is_decided_alike_by_the_shell_and_python(
     notifying_module: Path,
     ocf_root: Path,
@@ -610,6 +617,8 @@ def test_a_settled_notification_is_decided_alike_by_the_shell_and_python(
         )
         path.write_text(text)
         path.chmod(0o755)
+    canary = world_dir / "canary"
+    demote, start, node = (v.replace("{canary}", str(canary)) for v in (demote, start, node))
     environ = {
         **notification(*event, world_dir / "trace"),
         "OCF_RESKEY_CRM_meta_notify_demote_uname": demote,
@@ -618,11 +627,13 @@ def test_a_settled_notification_is_decided_alike_by_the_shell_and_python(
     }
     done = run_shim(path, "notify", **environ)
     assert done.returncode in (0, 127), done.stderr
+    assert not canary.exists(), "a value was run"
     needs_python = done.returncode == 127
     assert needs_python == Settling()._acts_on(environ)
     if event == ("pre", "promote"):
         missed_the_demote_round = f" {node} " in f" {start} "
-        assert needs_python == (not demote.strip() or missed_the_demote_round)
+        blank = not demote.strip(" ")
+        assert needs_python == (blank or missed_the_demote_round)
 
 
 def test_a_settling_list_must_be_an_action_list_of_an_event_acted_on() -> None:
