@@ -778,8 +778,8 @@ class Lab:
         node = self.nodes[-1]
         self.stop_pacemaker(node, timeout=timeout)
         record = self.state().latest(node, "corosync")
-        running = record is not None and processes.is_alive(record.id)
-        if running and record is not None and processes.stop([record.id], grace=30.0):
+        stopping = [record.id] if record is not None and processes.is_alive(record.id) else []
+        if processes.stop(stopping, grace=30.0):
             raise LabError(f"{node}: corosync survived SIGKILL")
         config = dataclasses.replace(self.config, nodes=self.config.nodes - 1)
         layout = Layout.create(self.workdir, config.nodes, config.subnet)
