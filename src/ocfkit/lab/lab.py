@@ -720,6 +720,9 @@ class Lab:
         config = dataclasses.replace(self.config, nodes=self.config.nodes + 1)
         layout = Layout.create(self.workdir, config.nodes, config.subnet)
         node = layout.nodes[-1]
+        socket = layout.bus_socket(node)
+        if config.ganesha and len(bytes(socket)) >= _SOCKET_PATH_MAX:
+            raise LabError(f"{socket} is longer than a unix socket path may be")
         running = [n for n in self.nodes if self.is_running(n, "corosync")]
         if not running:
             raise LabError("no node runs corosync: the cluster is down")
