@@ -290,12 +290,23 @@ class ResourceAgent(Generic[P]):
         """An error before the action ran: the parameters or validate() refused them.
 
         About a parameter that locates the resource, the resource cannot be
-        running here: stop answers 0 and a probe 7.  Anything else is the
-        error it is.
+        running here: stop answers 0 and a probe 7.  A demote answers 0 too:
+        Pacemaker 2.1 passes a resource removed from the configuration (an
+        orphan) its stored parameters on stop only, so the demote it runs
+        first comes with none; refusing it (6) made the scheduler demote it
+        again and again instead of going on to the stop, which finds and
+        stops the instance.  Anything else is the error it is.
         """
         if self._locates(error):
             if self.env.action == "stop":
                 self.log.info("%s; the resource cannot be running here", error.reason)
+                return ExitCode.SUCCESS
+            if self.env.action == "demote":
+                self.log.warning(
+                    "%s; nothing here to demote (a resource removed from the configuration "
+                    "gets its parameters on stop only): the stop that follows stops it",
+                    error.reason,
+                )
                 return ExitCode.SUCCESS
             if self.env.is_probe:
                 self.log.info("%s; the resource cannot be running here", error.reason)

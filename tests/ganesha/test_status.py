@@ -97,6 +97,12 @@ def test_grace_with_problems_is_not_ready_and_lists_both() -> None:
     _status, verdict = status_of("daemon-dead", healthy_local(in_grace=True))
     assert verdict.state == NOT_READY
     assert verdict.waiting == ("node1: ganesha.nfsd is in grace",)
+    # The text counts the problems and bullets them alone; the server in grace comes after.
+    text = render.text(_status, verdict)
+    tail = text[text.index("Verdict: ") :].splitlines()
+    assert tail[0] == "Verdict: NOT ready to survive the loss of any one node: 2 problems"
+    assert [line.startswith("  - ") for line in tail[1:]] == [True, True, False]
+    assert tail[3] == "  also waiting: node1: ganesha.nfsd is in grace"
 
 
 def test_a_fenced_node_is_offline() -> None:

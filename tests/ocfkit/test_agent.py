@@ -496,6 +496,36 @@ def test_required_parameters_locating_or_not() -> None:
         assert agent.ran == []
 
 
+class RequiredPromotable(Required):
+    """Required, promotable: its demote needs what locates the resource."""
+
+    @action(timeout=20)
+    def promote(self) -> None:
+        self.ran.append("promote")
+
+    @action(timeout=20)
+    def demote(self) -> None:
+        self.ran.append("demote")
+
+
+def test_a_demote_without_its_location_leaves_the_instance_to_the_stop() -> None:
+    """Pacemaker demotes an orphan (a resource removed from the CIB) with no parameters."""
+    both = env().params(target="t", mode="m")
+    agent = RequiredPromotable()
+    assert run(agent, "demote", both).exit_code == 0 and agent.ran == ["demote"]
+    orphan = both.params(target=None, mode=None)
+    agent = RequiredPromotable()
+    result = run(agent, "demote", orphan)
+    assert (result.exit_code, result.exit_reason, agent.ran) == (0, None, [])
+    assert result.logged("nothing here to demote")
+    # Only what locates the resource: without the other, the demote fails as before.
+    agent = RequiredPromotable()
+    result = run(agent, "demote", both.params(mode=None))
+    assert result.exit_code == ExitCode.ERR_CONFIGURED and agent.ran == []
+    # The promote still needs it.
+    assert run(RequiredPromotable(), "promote", orphan).exit_code == ExitCode.ERR_CONFIGURED
+
+
 def test_validate_runs_before_every_action_but_not_meta_data_or_usage() -> None:
     seen: list[str] = []
 

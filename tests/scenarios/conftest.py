@@ -63,9 +63,16 @@ def stack(request: pytest.FixtureRequest) -> Stack:
 
 @contextmanager
 def scenario_cluster(
-    stack: Stack, *, count: int = 4, prefix: str = "olab-sc-", what: str = "the scenario cluster"
+    stack: Stack,
+    *,
+    count: int = 4,
+    prefix: str = "olab-sc-",
+    what: str = "the scenario cluster",
+    configure: bool = True,
 ) -> Iterator[tuple[HaCluster, float]]:
     """A lab of ``count`` nodes running ``stack``, up and configured, and how long that took.
+
+    Without ``configure``: up, the agents installed, no resource of ours in the CIB.
 
     The lab goes down afterwards, whatever happened; its working directory
     (every node's logs) is removed unless ``OCFKIT_SCENARIO_KEEP`` is set.
@@ -78,7 +85,7 @@ def scenario_cluster(
     cluster = HaCluster(new_lab(str(workdir), stack, count=count), stack)
     try:
         try:
-            seconds = cluster.bring_up()
+            seconds = cluster.bring_up(configure=configure)
         except LabError as error:
             _fail(f"{what} did not come up", error)
         yield cluster, seconds

@@ -139,17 +139,20 @@ class HaCluster:
 
     # -- setting up ----------------------------------------------------------------------
 
-    def bring_up(self) -> float:
+    def bring_up(self, *, configure: bool = True) -> float:
         """Lab up, configuration loaded, cluster healthy; returns the seconds it took.
 
+        Without ``configure`` the agents are installed but the CIB holds no
+        resource of ours: a cluster for ``ganesha-agents setup`` to configure.
         A lab that fails on the way is taken down again before the error
         (with the nodes' logs attached) propagates.
         """
         began = time.monotonic()
         try:
             self.lab.up()
-            self.set_up()
-            self.restore()
+            self.set_up(load=configure)
+            if configure:
+                self.restore()
         except LabError as error:
             if not getattr(error, "__notes__", None):
                 error.add_note(self.lab.report())
@@ -164,8 +167,8 @@ class HaCluster:
         self.logs = NodeLogs(self.lab)
         return self.bring_up()
 
-    def set_up(self) -> None:
-        """The stack's agents, a file to read per export, then the configuration."""
+    def set_up(self, *, load: bool = True) -> None:
+        """The stack's agents, a file to read per export, then (with ``load``) the configuration."""
         if self.stack.agents is not None:
             self.lab.install_agents(self.stack.provider, list(self.stack.agents))
         if self.stack.scripts is not None:
@@ -173,7 +176,27 @@ class HaCluster:
         for node in self.nodes:
             home = self.lab.node_dir(node) / "ganesha"
             (home / "export" / EXPORT_FILE).write_text(f"served by {node}\n")
-        self.lab.load_cib(cib.render(self.configuration), merge=True)
+        if load:
+            self.lab.load_cib(cib.render(self.configuration), merge=True)
+
+    def add_node(self) -> str:
+        """One more lab node, its records on the state volume, its export's file; no CIB change.
+
+        The node joins the cluster as ``pcs cluster node add`` makes it join,
+        agents installed and ganesha.nfsd running; putting it into the
+        configuration is ``ganesha-agents add``'s job.
+        """
+        node = f"node{len(self.nodes) + 1}"
+        state_volume.create(self.volume, [*self.nodes, node])
+        added = self.lab.add_node()
+        assert added == node, (added, node)
+        home = self.lab.node_dir(node) / "ganesha"
+        (home / "export" / EXPORT_FILE).write_text(f"served by {node}\n")
+        return node
+
+    def vip_of(self, node: str) -> str:
+        """The address whose home is ``node``, in the lab's subnet (a node added later too)."""
+        return f"{self.lab.layout.subnet}.{VIP_BASE + int(node.removeprefix('node'))}"
 
     def clones(self) -> list[str]:
         """The configuration's clones: each is expected on every node when healthy."""

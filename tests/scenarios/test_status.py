@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from tests.scenarios.conftest import scenario_cluster
-from tests.scenarios.ha import HaCluster
+from tests.scenarios.ha import HaCluster, vip_resource
+from tests.scenarios.operating import verdict_line, wait_verdict
 from tests.scenarios.stack import TAKEOVER
 
 pytestmark = [pytest.mark.real, pytest.mark.lab]
@@ -27,6 +28,9 @@ pytestmark = [pytest.mark.real, pytest.mark.lab]
 NODES = 3
 #: How long the status may take to see the dead daemon and the moved address.
 NOTICE = 60.0
+#: How long the cluster may take to be ready again (the servers' 10 s grace included).
+READY = 150.0
+NOT_READY = "Verdict: NOT ready to survive the loss of any one node: "
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +105,8 @@ def test_status_follows_a_killed_ganesha_and_its_recovery(small: HaCluster) -> N
     print(f"\nseconds after the kill (returned by): daemon dead {dead}, address away {away}")
     code, text = status(ha, target)
     print(f"\n--- node2's ganesha.nfsd killed, asked on {target} (exit {code})\n{text}")
+    assert code == 1 and verdict_line(text).startswith(NOT_READY), text
+    assert "  - node2: ganesha.nfsd is not running" in text, text
     # On node2 itself the pid file is the answer.
     code, there = document(ha, "node2")
     node2 = there["nodes"][1]
@@ -112,3 +118,105 @@ def test_status_follows_a_killed_ganesha_and_its_recovery(small: HaCluster) -> N
     ha.restore()
     code, again = document(ha, "node3")
     assert (code, again["verdict"]["state"]) == (0, "ready"), again["verdict"]
+
+
+def ready_again(ha: HaCluster) -> None:
+    """Back to healthy by the cluster's own means, and the status says so."""
+    ha.restore(timeout=READY)
+    wait_verdict(ha, "node1", "ready", READY, "ready again")
+    code, text = status(ha, "node1")
+    assert code == 0 and verdict_line(text).endswith("ready to survive the loss of any one node")
+
+
+def test_status_names_the_server_in_grace(small: HaCluster) -> None:
+    """Nothing missing but a server in grace: "not ready yet", naming it, until grace ends."""
+    ha = small
+    ready_again(ha)
+    grace = ["dbus-send", "--system", "--print-reply", "--dest=org.ganesha.nfsd",
+             "/org/ganesha/nfsd/admin", "org.ganesha.nfsd.admin.grace", "string:0:"]  # fmt: skip
+    started = time.monotonic()
+    done = ha.lab.exec("node3", grace, timeout=30)
+    assert done.returncode == 0, done.stderr
+    seen, _ = wait_verdict(ha, "node3", "in-grace", 30, "in grace on node3")
+    assert seen["ok"] is False and seen["verdict"]["problems"] == []
+    assert seen["verdict"]["waiting"] == ["node3: ganesha.nfsd is in grace"]
+    assert seen["nodes"][2]["grace"] == {
+        "in_grace": True, "source": "dbus", "detail": "get_grace over D-Bus",
+    }  # fmt: skip
+    code, text = status(ha, "node3")
+    # The grace period may have ended in between: then the verdict is ready again.
+    if time.monotonic() - started < 8:
+        assert code == 1 and verdict_line(text) == (
+            "Verdict: not ready yet: in NFS grace on node3 (clients reclaim); ready when it ends"
+        ), text
+    print(f"\n--- node3's ganesha.nfsd in grace, asked there (exit {code})\n{text}")
+    # Asked on another node: that node's own server is what it sees in grace.
+    _, elsewhere = document(ha, "node1")
+    assert elsewhere["verdict"]["state"] in ("ready", "in-grace"), elsewhere["verdict"]
+    assert "node3" not in " ".join(elsewhere["verdict"]["waiting"]), elsewhere["verdict"]
+    over, _ = wait_verdict(ha, "node3", "ready", 60, "grace over on node3")
+    print(f"grace over, ready again {over['_after']}s later")
+
+
+def test_status_names_a_fenced_node(small: HaCluster) -> None:
+    ha = small
+    ready_again(ha)
+    target = ha.failover_target("node3")
+    ha.lab.fence("node3", via="node1")
+    ha.lab.wait_for(
+        lambda: any(e.target == "node3" and e.succeeded for e in ha.lab.fence_history("node1")),
+        60,
+        "node3 fenced",
+    )
+
+    def moved() -> dict[str, Any] | None:
+        code, now = document(ha, "node1")
+        vip = next(v for v in now["vips"] if v["resource"] == vip_resource("node3"))
+        return now if code == 1 and vip["holders"] == [target] else None
+
+    seen = ha.lab.wait_for(moved, NOTICE, "node3's address moved", interval=0.5)
+    node3 = next(n for n in seen["nodes"] if n["name"] == "node3")
+    assert node3["membership"] == "offline", node3
+    problems = seen["verdict"]["problems"]
+    assert seen["verdict"]["state"] == "not-ready" and "node3 is offline" in problems, problems
+    assert any(
+        p.startswith(f"node3-cluster_ip-1 runs on {target}, away from its home node3 (back when")
+        for p in problems
+    ), problems
+    code, text = status(ha, "node1")
+    print(f"\n--- node3 fenced, asked on node1 (exit {code})\n{text}")
+    assert code == 1 and verdict_line(text).startswith(NOT_READY), text
+    assert "  - node3 is offline" in text, text
+    ready_again(ha)
+
+
+def test_status_names_an_address_moved_by_hand(small: HaCluster) -> None:
+    ha = small
+    ready_again(ha)
+    resource = vip_resource("node2")
+
+    def crm_resource(*args: str) -> None:
+        done = ha.lab.exec("node1", ["crm_resource", *args, "--resource", resource], timeout=30)
+        assert done.returncode == 0, done.stderr
+
+    crm_resource("--move", "--node", "node3")
+    try:
+
+        def away() -> dict[str, Any] | None:
+            _, now = document(ha, "node1")
+            vip = next(v for v in now["vips"] if v["resource"] == resource)
+            return now if vip["holders"] == ["node3"] and not now["verdict"]["waiting"] else None
+
+        seen = ha.lab.wait_for(away, NOTICE + 30, f"{resource} on node3", interval=0.5)
+        problems = seen["verdict"]["problems"]
+        assert seen["verdict"]["state"] == "not-ready", seen["verdict"]
+        assert problems == [
+            f"{resource} runs on node3, away from its home node2 (is a crm_resource --move "
+            "(cli-prefer) constraint left? crm_resource --clear)"
+        ], problems
+        code, text = status(ha, "node1")
+        print(f"\n--- {resource} moved to node3 by hand, asked on node1 (exit {code})\n{text}")
+        assert code == 1 and verdict_line(text) == NOT_READY + "1 problem", text
+    finally:
+        crm_resource("--clear")
+    ready_again(ha)

@@ -59,7 +59,8 @@ def text(status: Status, verdict: Verdict, *, colour: bool = False, when: str = 
     lines += ["", paint("Verdict: ", "bold") + paint(verdict.summary, kind)]
     lines += [f"  - {problem}" for problem in verdict.problems]
     if verdict.problems:
-        lines += [f"  - {waiting}" for waiting in verdict.waiting]
+        # Not bulleted as the problems are: "2 problems" above three bullets misled on the lab.
+        lines += [f"  also waiting: {waiting}" for waiting in verdict.waiting]
     return "\n".join(lines) + "\n"
 
 

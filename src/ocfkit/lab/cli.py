@@ -226,6 +226,29 @@ def install(provider: str, agents: tuple[str, ...], workdir: str) -> None:
         raise _fail(error) from error
 
 
+@lab_group.command("add-node")
+@workdir_option
+def add_node(workdir: str) -> None:
+    """Add a node to the running cluster (as pcs cluster node add); prints its name and address."""
+    lab = _attach(workdir)
+    try:
+        node = lab.add_node()
+    except LabError as error:
+        raise _fail(error) from error
+    click.echo(f"{node}\t{lab.node_address(node)}\t{lab.layout.namespace(node)}")
+
+
+@lab_group.command("remove-node")
+@workdir_option
+def remove_node(workdir: str) -> None:
+    """Remove the last node from the cluster (as pcs cluster node remove)."""
+    lab = _attach(workdir)
+    try:
+        click.echo(f"removed {lab.remove_node()}")
+    except LabError as error:
+        raise _fail(error) from error
+
+
 @lab_group.command("logs")
 @click.argument("node", required=False)
 @click.option("--lines", type=int, default=40, show_default=True)

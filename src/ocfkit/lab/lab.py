@@ -13,6 +13,7 @@ pytest and the CLI print, because "did not converge" alone explains nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pwd
 import re
@@ -28,7 +29,16 @@ from typing import TypeVar
 
 from lxml import etree
 
-from ocfkit.lab import diagnosis, fencing, ganesha, namespaces, network, nodedirs, processes
+from ocfkit.lab import (
+    diagnosis,
+    fencing,
+    ganesha,
+    namespaces,
+    network,
+    nodedirs,
+    processes,
+    render,
+)
 from ocfkit.lab.commands import DAEMON_ENV, host_env, run, spawn
 from ocfkit.lab.errors import LabError, LabTimeout
 from ocfkit.lab.layout import DEFAULT_SUBNET, RSCTMP, Layout
@@ -693,6 +703,122 @@ class Lab:
         if self.config.ganesha:
             self.start_ganesha(node)
         self.start_pacemaker(node, wait=wait, timeout=timeout)
+
+    def add_node(self, *, timeout: float = 90.0) -> str:
+        """Add one node to the running cluster, as ``pcs cluster node add`` does; returns its name.
+
+        The new node gets its namespaces, directories and link on the bridge;
+        every running node's corosync.conf gains it and corosync reloads it
+        (``corosync-cfgtool -R``); the fence device learns to fence it; then
+        its bus and ganesha (with ``ganesha=True``), corosync and Pacemaker
+        start, and the call returns once it is online in the cluster.  Its
+        Pacemaker starts without a CIB of its own and takes the cluster's.
+        """
+        state = self.state()
+        if state.phase != "up":
+            raise LabError(f"the lab in {self.workdir} is not up")
+        config = dataclasses.replace(self.config, nodes=self.config.nodes + 1)
+        layout = Layout.create(self.workdir, config.nodes, config.subnet)
+        node = layout.nodes[-1]
+        socket = layout.bus_socket(node)
+        if config.ganesha and len(bytes(socket)) >= _SOCKET_PATH_MAX:
+            raise LabError(f"{socket} is longer than a unix socket path may be")
+        running = [n for n in self.nodes if self.is_running(n, "corosync")]
+        if not running:
+            raise LabError("no node runs corosync: the cluster is down")
+        self.progress.step(f"{node}: joining the cluster of {' '.join(running)}")
+        nodedirs.prepare_node(layout, config, node, cib=None)
+        # The state names the node before anything of it exists, so that
+        # `down` finds whatever a failure below leaves behind.
+        self.layout, self.config = layout, config
+        for provider in self._lab_providers():
+            nodedirs.link_provider(layout, provider)
+        with self._store.update() as saved:
+            saved.config = config
+        inodes = network.add_node(layout, node)
+        with self._store.update() as saved:
+            saved.namespaces.update(inodes)
+
+        steps = namespaces.plan(layout, node, fencing=config.fencing, ganesha=config.ganesha)
+        holder = namespaces.start_holder(layout, node, steps)
+        self._children.append(holder)
+        pid = namespaces.wait_ready(layout, {node: holder}, timeout=15.0)[node]
+        found = processes.identify(pid)
+        if found is None:
+            raise LabError(f"{node}: namespace holder {pid} is gone")
+        with self._store.update() as saved:
+            saved.processes.append(ProcessRecord(node, "holder", found.pid, found.start))
+
+        for member in self.nodes:
+            nodedirs.write_corosync_conf(layout, member)
+        for member in running:
+            self.exec(member, ["corosync-cfgtool", "-R"], timeout=30, check=True)
+        if config.fencing:
+            self._fence_every_node(running[0])
+        self.progress.step(f"{node}: in every corosync.conf, reloaded on {' '.join(running)}")
+        if config.ganesha:
+            self.start_ganesha(node)
+        self.start_pacemaker(node, timeout=timeout)
+        self.wait_for(
+            lambda: self.membership(running[0]) == len(running) + 1,
+            timeout,
+            f"corosync membership of {len(running) + 1}",
+        )
+        self.progress.step(f"{node}: added ({layout.address(node)})")
+        return node
+
+    def remove_node(self, *, timeout: float = 90.0) -> str:
+        """Remove the last node from the cluster, as ``pcs cluster node remove`` does.
+
+        Pacemaker stops there cleanly (its resources move first), then
+        corosync; the others' corosync.conf lose it and corosync reloads
+        them; ``crm_node --remove`` forgets it in the CIB and the caches;
+        whatever still runs in its namespace is killed and the namespace
+        deleted.  Its directory stays, for post-mortems.  Returns its name.
+        """
+        if self.config.nodes < 2:
+            raise LabError("the last node of a lab cannot be removed: `down` takes it down")
+        node = self.nodes[-1]
+        self.stop_pacemaker(node, timeout=timeout)
+        record = self.state().latest(node, "corosync")
+        stopping = [record.id] if record is not None and processes.is_alive(record.id) else []
+        if processes.stop(stopping, grace=30.0):
+            raise LabError(f"{node}: corosync survived SIGKILL")
+        config = dataclasses.replace(self.config, nodes=self.config.nodes - 1)
+        layout = Layout.create(self.workdir, config.nodes, config.subnet)
+        namespace = self.layout.namespace(node)
+        inode = self.state().namespaces.get(namespace)
+        for member in layout.nodes:
+            nodedirs.write_corosync_conf(layout, member)
+        running = [n for n in layout.nodes if self.is_running(n, "corosync")]
+        for member in running:
+            self.exec(member, ["corosync-cfgtool", "-R"], timeout=30, check=True)
+        self.layout, self.config = layout, config
+        if running:
+            self.exec(running[0], ["crm_node", "--force", "--remove", node], timeout=60, check=True)
+            if config.fencing:
+                self._fence_every_node(running[0])
+        left = processes.kill(processes.in_namespaces([inode] if inode is not None else []))
+        if left:
+            raise LabError(f"{node}: processes {left} survived SIGKILL")
+        self._reap()
+        problems = network.delete([namespace])
+        if problems:
+            raise LabError(f"{node}: " + "; ".join(problems))
+        with self._store.update() as saved:
+            saved.config = config
+            saved.processes = [r for r in saved.processes if r.node != node]
+            saved.namespaces.pop(namespace, None)
+            if node in saved.links_down:
+                saved.links_down.remove(node)
+        self.progress.step(f"{node}: removed from the cluster")
+        return node
+
+    def _fence_every_node(self, via: str) -> None:
+        """The fence device's host list: every node of the lab."""
+        argv = ["crm_resource", "--resource", render.FENCE_DEVICE_ID, "--set-parameter",
+                "pcmk_host_list", "--parameter-value", " ".join(self.nodes)]  # fmt: skip
+        self.exec(via, argv, timeout=60, check=True)
 
     # -- ganesha ---------------------------------------------------------------------------
 

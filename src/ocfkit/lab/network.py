@@ -72,6 +72,31 @@ def create(layout: Layout) -> dict[str, int]:
     return {name: inode(name) for name in names}
 
 
+def add_node(layout: Layout, node: str) -> dict[str, int]:
+    """Wire one more node into a running lab's bridge; returns its namespace's inode."""
+    name = layout.namespace(node)
+    if name in existing():
+        raise LabError(f"the namespace {name} already exists: run `ocfkit lab down`")
+    _batch([f"netns add {name}"])
+    port = layout.bridge_port(node)
+    _batch(
+        [
+            f"link add {port} type veth peer name {NODE_INTERFACE} netns {name}",
+            f"link set {port} master {BRIDGE} up",
+        ],
+        layout.bridge_namespace,
+    )
+    _batch(
+        [
+            "link set lo up",
+            f"addr add {layout.address(node)}/24 dev {NODE_INTERFACE}",
+            f"link set {NODE_INTERFACE} up",
+        ],
+        name,
+    )
+    return {name: inode(name)}
+
+
 def set_link(layout: Layout, node: str, up: bool) -> None:
     run(
         [

@@ -49,54 +49,71 @@ def prepare(layout: Layout, config: LabConfig, fence_agent: str | None) -> None:
     (layout.workdir / "nodes").mkdir(exist_ok=True)
     (layout.workdir / "nodes").chmod(0o755)
     for node in layout.nodes:
-        home = layout.node_dir(node)
-        if home.exists():
-            shutil.rmtree(home)
-        home.mkdir(parents=True, mode=0o755)
+        prepare_node(layout, config, node, cib)
 
-        etc = home / "etc-corosync"
-        (etc / "uidgid.d").mkdir(parents=True)
-        (etc / "corosync.conf").write_text(
-            render.corosync_conf(layout, home / "corosync.log"), encoding="utf-8"
-        )
-        (etc / "uidgid.d" / "pacemaker").write_text(render.COROSYNC_UIDGID, encoding="utf-8")
-        (home / "lib-corosync").mkdir()
 
-        pacemaker = home / "lib-pacemaker"
-        for sub in _PACEMAKER_SUBDIRS:
-            (pacemaker / sub).mkdir(parents=True, mode=0o750)
+def prepare_node(layout: Layout, config: LabConfig, node: str, cib: str | None) -> None:
+    """One node's tree; without ``cib`` Pacemaker starts empty and takes the cluster's CIB.
+
+    That is how a node added to a running cluster starts (``pcs cluster node
+    add`` copies no CIB either): a seeded CIB would be older than the
+    cluster's, and the DC's replaces it anyway.
+    """
+    home = layout.node_dir(node)
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True, mode=0o755)
+
+    etc = home / "etc-corosync"
+    (etc / "uidgid.d").mkdir(parents=True)
+    write_corosync_conf(layout, node)
+    (etc / "uidgid.d" / "pacemaker").write_text(render.COROSYNC_UIDGID, encoding="utf-8")
+    (home / "lib-corosync").mkdir()
+
+    pacemaker = home / "lib-pacemaker"
+    for sub in _PACEMAKER_SUBDIRS:
+        (pacemaker / sub).mkdir(parents=True, mode=0o750)
+    if cib is not None:
         (pacemaker / "cib" / "cib.xml").write_text(cib, encoding="utf-8")
         (pacemaker / "cib" / "cib.xml").chmod(0o600)
-        (home / "log-pacemaker").mkdir()
-        (home / "log-pacemaker").chmod(0o770)
-        _chown_tree(pacemaker, "hacluster", "haclient")
-        _chown_tree(home / "log-pacemaker", "hacluster", "haclient")
+    (home / "log-pacemaker").mkdir()
+    (home / "log-pacemaker").chmod(0o770)
+    _chown_tree(pacemaker, "hacluster", "haclient")
+    _chown_tree(home / "log-pacemaker", "hacluster", "haclient")
 
-        resource_d = layout.resource_d(node)
-        resource_d.mkdir(mode=0o755)
-        for provider in host_providers():
-            (resource_d / provider).symlink_to(f"{HOST_RESOURCE_D}/{provider}")
+    resource_d = layout.resource_d(node)
+    resource_d.mkdir(mode=0o755)
+    for provider in host_providers():
+        (resource_d / provider).symlink_to(f"{HOST_RESOURCE_D}/{provider}")
 
-        if config.ganesha:
-            for sub in ("dbus", "ganesha-run", "ganesha/export", "ganesha/recov"):
-                (home / sub).mkdir(parents=True, mode=0o755)
-            for private in ("dbus", "ganesha"):
-                (home / private).chmod(0o700)
-            (home / "dbus.conf").write_text(render.bus_config(), encoding="utf-8")
-            recovery_root = home / "ganesha" / "recov"
-            if config.recovery_root is not None:
-                recovery_root = Path(config.recovery_root.replace("{node}", node))
-            (home / "ganesha.conf").write_text(
-                render.ganesha_conf(
-                    recovery_root=recovery_root,
-                    export_path=home / "ganesha" / "export",
-                    grace_period=config.grace_period,
-                    lease_lifetime=config.lease_lifetime,
-                    clustered=config.clustered,
-                    clients=f"{layout.subnet}.0/24",
-                ),
-                encoding="utf-8",
-            )
+    if config.ganesha:
+        for sub in ("dbus", "ganesha-run", "ganesha/export", "ganesha/recov"):
+            (home / sub).mkdir(parents=True, mode=0o755)
+        for private in ("dbus", "ganesha"):
+            (home / private).chmod(0o700)
+        (home / "dbus.conf").write_text(render.bus_config(), encoding="utf-8")
+        recovery_root = home / "ganesha" / "recov"
+        if config.recovery_root is not None:
+            recovery_root = Path(config.recovery_root.replace("{node}", node))
+        (home / "ganesha.conf").write_text(
+            render.ganesha_conf(
+                recovery_root=recovery_root,
+                export_path=home / "ganesha" / "export",
+                grace_period=config.grace_period,
+                lease_lifetime=config.lease_lifetime,
+                clustered=config.clustered,
+                clients=f"{layout.subnet}.0/24",
+            ),
+            encoding="utf-8",
+        )
+
+
+def write_corosync_conf(layout: Layout, node: str) -> None:
+    """The node's corosync.conf, its nodelist every node of ``layout``."""
+    home = layout.node_dir(node)
+    (home / "etc-corosync" / "corosync.conf").write_text(
+        render.corosync_conf(layout, home / "corosync.log"), encoding="utf-8"
+    )
 
 
 def link_provider(layout: Layout, provider: str) -> None:
