@@ -11,6 +11,14 @@ Paths: ``kill`` (kill -9 ganesha.nfsd), ``link`` (a node's link cut: the
 cluster fences it), ``fence`` (``stonith_admin --reboot`` from another node),
 ``move`` (``crm_resource --move`` then ``--clear``), ``standby`` (node
 standby, then back), ``two`` (two daemons killed at once).
+
+The ``kill`` path also follows NFSv4.1 clients through both moves
+(:mod:`tests.scenarios.clients`): state held through the VIP before the
+kill must be reclaimed on the node that takes the address over, and again
+on the home node after the failback (with state first taken while the
+address was away), while a second client is refused the held ranges.
+What they saw goes into the timeline's figures and counts, and what broke
+into :attr:`PathRun.client_problems`.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from dataclasses import dataclass, field
 
 from ganesha_agents import state_volume
 from ocfkit.lab.recorder import Recorder
+from tests.scenarios.clients import Holder, granted, handles, shared_file, witness
 from tests.scenarios.evidence import also_on, fence_complete, vip_added
 from tests.scenarios.ha import GRACE_PERIOD, HaCluster, vip_resource
 from tests.scenarios.logs import LogLine, select
@@ -29,6 +38,8 @@ from tests.scenarios.timeline import Timeline
 
 #: How long a VIP may take to come up elsewhere before the path gives up on it.
 MOVE_TIMEOUT = 60.0
+#: How long a client may take to notice a move and reclaim (or be refused).
+RECLAIM_TIMEOUT = 30.0
 
 
 @dataclass
@@ -40,6 +51,9 @@ class PathRun:
     timeline: Timeline
     verdicts: list[Verdict] = field(default_factory=list)
     new_failures: list[str] = field(default_factory=list)
+    #: What the NFS clients met that HA must not give them: a refused reclaim,
+    #: a lock granted to another client, data lost, handles that differ by node.
+    client_problems: list[str] = field(default_factory=list)
 
     @property
     def violations(self) -> list[str]:
@@ -158,38 +172,182 @@ def settle(ha: HaCluster) -> None:
 
 
 def kill(ha: HaCluster) -> list[PathRun]:
-    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback."""
+    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback.
+
+    A client inside node3 holds an open and a write lock on the shared
+    export through node2's VIP; it must reclaim both on node1 after the
+    kill, and on node2 after the failback, where a second client (inside
+    node4) that took its state while the address was on node1 must reclaim
+    too.  The witness, inside node4, asks for the held range before, during
+    and after each grace.
+    """
     dead = "node2"
     target, vip = ha.failover_target(dead), ha.vips[dead]
     others = ha.others(dead)
-    with Watch(ha, "kill", f"kill -9 ganesha.nfsd on {dead}") as w:
-        t0 = time.time()
-        ha.lab.kill_ganesha(dead)
-        w.wait_vip(vip, target)
-        settle(ha)
-    out = Move(vip, dead, dead, target)
-    verdict = w.check(out, others, records_of=dead)
-    tl = w.timeline
-    tl.add(f"ganesha.nfsd on {dead} killed", t0, "test", dead)
-    detected = tl.log("ganesha_mon: ganesha.nfsd is not running", detection(w.lines, dead))
-    tl.interval("kill to detection", t0, detected)
-    tl.interval("detection to VIP up", detected, verdict.up.earliest if verdict.up else None)
-    tl.interval("kill to VIP up (sampled, at most)", t0, verdict.up.latest if verdict.up else None)
-    first = PathRun("kill", ha.stack.name, tl, [verdict], w.new_failures())
+    reader = ha.client_for(dead, target)
+    other = ha.client_for(dead, target, reader)
+    path_a, path_c = shared_file(ha, "held-a"), shared_file(ha, "held-c")
+    same = handles(ha, reader, path_a)
+    problems: list[str] = []
+    if len(set(same.values())) != 1:
+        problems.append(f"{path_a}'s file handle differs between nodes: {same}")
+    held = Holder(ha, "a", reader, vip, path_a)
+    held.start(b"written through " + dead.encode())
+    late: Holder | None = None
+    try:
+        before = witness(ha, other, vip, path_a)
+        with Watch(ha, "kill", f"kill -9 ganesha.nfsd on {dead}") as w:
+            t0 = time.time()
+            ha.lab.kill_ganesha(dead)
+            w.wait_vip(vip, target)
+            held.wait_outcomes(1, RECLAIM_TIMEOUT)
+            during = witness(ha, other, vip, path_a)
+            during_grace = ha.lab.ganesha_in_grace(target)
+            settle(ha)
+        out = Move(vip, dead, dead, target)
+        verdict = w.check(out, others, records_of=dead)
+        tl = w.timeline
+        tl.add(f"ganesha.nfsd on {dead} killed", t0, "test", dead)
+        detected = tl.log("ganesha_mon: ganesha.nfsd is not running", detection(w.lines, dead))
+        tl.interval("kill to detection", t0, detected)
+        tl.interval("detection to VIP up", detected, verdict.up.earliest if verdict.up else None)
+        tl.interval(
+            "kill to VIP up (sampled, at most)", t0, verdict.up.latest if verdict.up else None
+        )
+        tl.observations[f"{path_a}'s file handle by node"] = {
+            node: fh.hex() if isinstance(fh, bytes) else fh for node, fh in same.items()
+        }
+        problems += follow(tl, held, 1, target, t0)
+        wait_out_of_grace(ha, others)
+        after = witness(ha, other, vip, path_a)
+        problems += witnessed(tl, held, target, before, during, during_grace, after)
+        first = PathRun("kill", ha.stack.name, tl, [verdict], w.new_failures(), problems)
 
-    wait_out_of_grace(ha, others)
-    with Watch(ha, "kill: failback", f"ganesha.nfsd started again on {dead}") as w:
-        t1 = time.time()
-        ha.lab.start_ganesha(dead)
-        w.wait_vip(vip, dead)
-        settle(ha)
-    back = Move(vip, dead, target, dead)
-    verdict = w.check(back, list(ha.nodes), records_of=target)
-    w.timeline.add(f"ganesha.nfsd on {dead} started", t1, "test", dead)
-    w.timeline.interval("start to VIP home (sampled, at most)", t1, _latest(verdict))
-    failback_gap(w, back)
-    second = PathRun("kill: failback", ha.stack.name, w.timeline, [verdict], w.new_failures())
+        # A client whose state was first taken on node1, while the address was there.
+        late = Holder(ha, "c", other, vip, path_c)
+        late.start(b"written through " + target.encode())
+        problems = []
+        with Watch(ha, "kill: failback", f"ganesha.nfsd started again on {dead}") as w:
+            t1 = time.time()
+            ha.lab.start_ganesha(dead)
+            w.wait_vip(vip, dead)
+            if held.holds:
+                held.wait_outcomes(2, RECLAIM_TIMEOUT)
+            late.wait_outcomes(1, RECLAIM_TIMEOUT)
+            during = witness(ha, other, vip, path_a)
+            during_grace = ha.lab.ganesha_in_grace(dead)
+            settle(ha)
+        back = Move(vip, dead, target, dead)
+        verdict = w.check(back, list(ha.nodes), records_of=target)
+        tl = w.timeline
+        tl.add(f"ganesha.nfsd on {dead} started", t1, "test", dead)
+        tl.interval("start to VIP home (sampled, at most)", t1, _latest(verdict))
+        failback_gap(w, back)
+        left = _left(w, back)
+        problems += follow(tl, held, 2, dead, left)
+        problems += follow(tl, late, 1, dead, left)
+        wait_out_of_grace(ha, [dead])
+        after = witness(ha, other, vip, path_a)
+        problems += witnessed(tl, held, dead, None, during, during_grace, after)
+        after_c = witness(ha, reader, vip, path_c)
+        tl.observations[f"witness on {path_c} after grace"] = after_c
+        tl.count("conflicting lock grants", int(late.holds and granted(after_c)))
+        if late.holds and granted(after_c):
+            problems.append(f"a second client was granted {path_c}'s lock held by client c")
+        second = PathRun("kill: failback", ha.stack.name, tl, [verdict], w.new_failures(), problems)
+    finally:
+        held.stop()
+        if late is not None:
+            late.stop()
     return [first, second]
+
+
+def _left(watch: Watch, move: Move) -> float | None:
+    """When the address left its holder (the first sample without it), for the outage."""
+    assert move.source is not None
+    gone = also_on(move.source)
+    left = watch.rec.first("vip", move.vip, lambda v: not gone(v), watch.timeline.t0)
+    return left.earliest if left is not None else None
+
+
+def follow(
+    tl: Timeline, holder: Holder, number: int, server: str, fault: float | None
+) -> list[str]:
+    """The ``number``-th recovery of ``holder`` (on ``server``) on the timeline; its problems."""
+    name = f"client {holder.name}"
+    if holder.outcomes() < number:
+        if holder.refused:
+            tl.observations[f"{name} on {server}"] = "nothing to reclaim: lost at an earlier move"
+            return []
+        tl.count("reclaims not attempted")
+        return [f"{name} did not notice the move to {server} within {RECLAIM_TIMEOUT:.0f}s"]
+    ended = (holder.recoveries + holder.refused)[number - 1]
+    for when, how in holder.losses[number - 1 : number]:
+        tl.add(f"{name}: read failed ({how})", when, "client", holder.node)
+    steps = " ".join(f"{s.name}={s.outcome}" for s in ended.steps)
+    tl.observations[f"{name} on {server}"] = steps
+    if ended.last_ok_before is not None:
+        tl.add(f"{name}: last op answered", ended.last_ok_before, "client", holder.node)
+    if not ended.ok:
+        tl.count("reclaims refused")
+        status = ended.steps[-1].outcome if ended.steps else "?"
+        tl.count(f"reclaim refused at {ended.failed_step}: {status}")
+        return [f"{name}'s reclaim on {server} refused at {ended.failed_step}: {ended.error}"]
+    tl.count("reclaims granted")
+    tl.add(
+        f"{name}: read through the reclaimed state",
+        ended.first_ok_after or 0,
+        "client",
+        holder.node,
+    )
+    tl.figure(
+        f"{name}: outage (last op answered to first read on the reclaimed state)", ended.outage
+    )
+    if fault is not None and ended.first_ok_after is not None:
+        tl.figure(
+            f"{name}: fault to first read on the reclaimed state", ended.first_ok_after - fault
+        )
+    if ended.mode != "reclaimed":
+        return [f"{name} on {server}: {ended.mode}, not a reclaim ({steps})"]
+    if not ended.data_intact:
+        return [f"{name} on {server}: the data read after the reclaim is not what was written"]
+    return []
+
+
+def witnessed(
+    tl: Timeline,
+    holder: Holder,
+    server: str,
+    before: dict[str, str] | None,
+    during: dict[str, str],
+    during_grace: bool | None,
+    after: dict[str, str],
+) -> list[str]:
+    """What the second client was answered for ``holder``'s range; grants are conflicts."""
+    problems: list[str] = []
+    name = f"client {holder.name}"
+    asked = {"before the move": before, "in grace": during, "after grace": after}
+    conflicts = 0
+    for when, answers in asked.items():
+        if answers is None:
+            continue
+        tl.observations[f"witness on {holder.path} {when} ({server})"] = answers
+        if granted(answers) and holder.holds:
+            conflicts += 1
+            problems.append(f"a second client was granted {name}'s lock {when} on {server}")
+    tl.count("conflicting lock grants", conflicts)
+    if not holder.holds:
+        return problems
+    if during_grace and "NFS4ERR_GRACE" not in (during.get("lockt"), during.get("open")):
+        problems.append(
+            f"the second client in {server}'s grace was not told NFS4ERR_GRACE: {during}"
+        )
+    if not during_grace:
+        tl.observations[f"{server} in grace when the witness asked"] = during_grace
+    for when, answers in (("before the move", before), ("after grace", after)):
+        if answers is not None and answers.get("lock") != "NFS4ERR_DENIED":
+            problems.append(f"the second client {when} on {server} was not denied: {answers}")
+    return problems
 
 
 def _latest(verdict: Verdict) -> float | None:
