@@ -30,6 +30,7 @@ from lxml import etree
 from ganesha_agents import state_volume
 from ganesha_agents.config import ClusterSpec, Layout, NodeAddress, cib, failover_targets, plan
 from ganesha_agents.config.model import Clone
+from ganesha_agents.config.spec import NfsdMode
 from ocfkit.lab import Lab, LabError, LabTimeout
 from ocfkit.lab.recorder import Recorder, address_probe, attribute_probe, grace_probe
 from tests.scenarios.logs import NodeLogs
@@ -78,6 +79,11 @@ def cluster_spec(lab: Lab, stack: Stack) -> ClusterSpec:
     extra: dict[str, object] = {}
     if stack.layout is Layout.TAKEOVER:
         extra["ha_vol_mnt"] = str(volume_of(lab.workdir))
+        # The lab lays the volume out itself and names each node's RecoveryRoot on it
+        # (ganesha_nfsd's direct mode, done at set-up); the volume is a directory, not the
+        # mount point ganesha_nfsd requires, and link mode would switch /var/lib/nfs of the
+        # host, which every node shares.
+        extra["nfsd_mode"] = NfsdMode.NONE
     if stack.grace_delay is not None:
         extra["grace_delay"] = stack.grace_delay
     return ClusterSpec(
