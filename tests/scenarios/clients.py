@@ -15,6 +15,13 @@ conflict, the one answer HA must never give.
 Both run in the test's process; their TCP connections live in a lab node's
 network namespace (:func:`~ocfkit.lab.nfs4.netns.netns_connector`) and go
 through the VIP, as a client outside the cluster would.
+
+Every node's ganesha serves one directory on one host file system, and
+ganesha's VFS FSAL puts each lock it grants on that file system (an OFD
+lock).  So a lock one node still holds is refused to every other node by
+the kernel, as a shared volume refuses it across servers.
+:func:`kernel_locks` says which node's ganesha holds a lock on a file: the
+evidence when a reclaim is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ocfkit.lab.nfs4.client import Nfs4Client
@@ -64,10 +72,24 @@ class Holder:
     refused recovery ends the thread (the client knows it lost the lock).
     """
 
-    def __init__(self, ha: HaCluster, name: str, node: str, server: str, path: str) -> None:
+    def __init__(
+        self,
+        ha: HaCluster,
+        name: str,
+        node: str,
+        server: str,
+        path: str,
+        on_refused: Callable[[Holder], None] | None = None,
+    ) -> None:
+        """``on_refused`` runs in the holder's thread as soon as a recovery is refused."""
         self.name = name
         self.node = node
         self.path = path
+        self.on_refused = on_refused
+        #: What ``on_refused`` found out, by name.
+        self.evidence: dict[str, object] = {}
+        #: A :meth:`retry` after a refusal got the state back.
+        self.retried = False
         self.state = HeldState(
             server,
             path,
@@ -90,9 +112,13 @@ class Holder:
         self._thread.start()
 
     @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
     def holds(self) -> bool:
-        """The client believes it holds its lock: established and no recovery refused."""
-        return self.state.held is not None and not self.refused
+        """The client holds its lock: established, and no recovery refused (or a retry won)."""
+        return self.state.held is not None and (not self.refused or self.retried)
 
     def outcomes(self) -> int:
         """Recoveries that ended so far, granted or refused."""
@@ -102,6 +128,11 @@ class Holder:
         """Until ``count`` recoveries have ended (granted or refused), or ``timeout`` passed."""
         with self._changed:
             return self._changed.wait_for(lambda: self.outcomes() >= count, timeout)
+
+    def wait_finished(self, timeout: float) -> None:
+        """Until the thread ended (after a refusal, once ``on_refused`` is done)."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(INTERVAL):
@@ -116,10 +147,28 @@ class Holder:
                 with self._changed:
                     self.refused.append(failed.report)
                     self._changed.notify_all()
+                if self.on_refused is not None:
+                    self.on_refused(self)
                 return
             with self._changed:
                 self.recoveries.append(report)
                 self._changed.notify_all()
+
+    def retry(self, deadline: float = 5.0) -> str:
+        """One more recovery after a refusal: ``ok``, or the step and status refused.
+
+        Not what a Linux client does (it gives a lock whose reclaim was
+        refused up): an experiment, to tell a refusal for good from one that
+        only came too early.  The state it gets back is given back at
+        :meth:`stop`.
+        """
+        try:
+            self.state.recover(deadline)
+        except RecoveryFailed as failed:
+            status = failed.report.steps[-1].outcome if failed.report.steps else "?"
+            return f"{failed.report.failed_step}={status}"
+        self.retried = True
+        return "ok"
 
     def stop(self) -> None:
         """Stop reading; give the state back (or drop it, when it was lost)."""
@@ -182,3 +231,66 @@ def handles(ha: HaCluster, node: str, path: str) -> dict[str, bytes | str]:
         finally:
             rpc.close()
     return found
+
+
+def kernel_locks(ha: HaCluster, name: str) -> dict[str, list[str]]:
+    """The locks each node's ganesha.nfsd holds on the shared file ``name``, from /proc.
+
+    For each node whose ganesha runs, every descriptor that leads to the
+    file and the lock lines the kernel lists for it (``fdinfo``'s ``lock:``,
+    as in /proc/locks: ``OFDLCK ADVISORY WRITE -1 <dev>:<inode> <start>
+    <end>``).  Nodes holding nothing are left out.
+    """
+    target = os.stat(ha.shared / name)
+    held: dict[str, list[str]] = {}
+    for record in ha.lab.live_processes():
+        if record.role != "ganesha":
+            continue
+        fds = Path(f"/proc/{record.pid}/fd")
+        try:
+            names = os.listdir(fds)
+        except OSError:
+            continue
+        for fd in names:
+            try:
+                st = os.stat(fds / fd)
+                if (st.st_dev, st.st_ino) != (target.st_dev, target.st_ino):
+                    continue
+                info = Path(f"/proc/{record.pid}/fdinfo/{fd}").read_text()
+            except OSError:
+                continue
+            locks = [line.split(":", 1)[1].strip() for line in info.splitlines()
+                     if line.startswith("lock:")]  # fmt: skip
+            held.setdefault(record.node, []).extend(f"fd {fd}: {lock}" for lock in locks)
+    return {node: locks for node, locks in held.items() if locks}
+
+
+def lock_release_watch(
+    ha: HaCluster, name: str, vip: str, timeout: float = 30.0
+) -> Callable[[Holder], None]:
+    """For ``on_refused``: who holds ``name`` in the kernel now, when that lock goes, and then?
+
+    Kept in the holder's ``evidence``: ``kernel locks at the refusal``;
+    ``kernel locks gone after`` (seconds after the refusal, polled every
+    0.2 s up to ``timeout``; absent when they were still held then); and,
+    when they went while the node holding ``vip`` was still in grace, what
+    the same reclaim got then (``reclaim retried once the locks were gone``).
+    """
+
+    def watch(holder: Holder) -> None:
+        refused = time.monotonic()
+        found = kernel_locks(ha, name)
+        holder.evidence["kernel locks at the refusal"] = found
+        while found and not holder.stopping and time.monotonic() - refused < timeout:
+            time.sleep(0.2)
+            found = kernel_locks(ha, name)
+        if found:
+            return
+        holder.evidence["kernel locks gone after"] = round(time.monotonic() - refused, 3)
+        servers = ha.vip_holders().get(vip, ())
+        grace = len(servers) == 1 and ha.lab.ganesha_in_grace(servers[0])
+        holder.evidence[f"{'/'.join(servers) or 'nobody'} in grace then"] = grace
+        if grace:
+            holder.evidence["reclaim retried once the locks were gone"] = holder.retry()
+
+    return watch

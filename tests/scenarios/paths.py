@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 
 from ganesha_agents import state_volume
 from ocfkit.lab.recorder import Recorder
-from tests.scenarios.clients import Holder, granted, handles, shared_file, witness
+from tests.scenarios.clients import (
+    Holder,
+    granted,
+    handles,
+    lock_release_watch,
+    shared_file,
+    witness,
+)
 from tests.scenarios.evidence import also_on, fence_complete, vip_added
 from tests.scenarios.ha import GRACE_PERIOD, HaCluster, vip_resource
 from tests.scenarios.logs import LogLine, select
@@ -40,6 +47,8 @@ from tests.scenarios.timeline import Timeline
 MOVE_TIMEOUT = 60.0
 #: How long a client may take to notice a move and reclaim (or be refused).
 RECLAIM_TIMEOUT = 30.0
+#: How long the evidence of a refused reclaim is followed (the old holder's lock, until it goes).
+EVIDENCE_TIMEOUT = 40.0
 
 
 @dataclass
@@ -191,7 +200,7 @@ def kill(ha: HaCluster) -> list[PathRun]:
     problems: list[str] = []
     if len(set(same.values())) != 1:
         problems.append(f"{path_a}'s file handle differs between nodes: {same}")
-    held = Holder(ha, "a", reader, vip, path_a)
+    held = Holder(ha, "a", reader, vip, path_a, lock_release_watch(ha, "held-a", vip))
     held.start(b"written through " + dead.encode())
     late: Holder | None = None
     try:
@@ -224,7 +233,7 @@ def kill(ha: HaCluster) -> list[PathRun]:
         first = PathRun("kill", ha.stack.name, tl, [verdict], w.new_failures(), problems)
 
         # A client whose state was first taken on node1, while the address was there.
-        late = Holder(ha, "c", other, vip, path_c)
+        late = Holder(ha, "c", other, vip, path_c, lock_release_watch(ha, "held-c", vip))
         late.start(b"written through " + target.encode())
         problems = []
         with Watch(ha, "kill: failback", f"ganesha.nfsd started again on {dead}") as w:
@@ -284,7 +293,9 @@ def follow(
     ended = (holder.recoveries + holder.refused)[number - 1]
     for when, how in holder.losses[number - 1 : number]:
         tl.add(f"{name}: read failed ({how})", when, "client", holder.node)
-    steps = " ".join(f"{s.name}={s.outcome}" for s in ended.steps)
+    steps = " ".join(
+        f"{s.name}={s.outcome} ({s.duration * 1000:.0f} ms, {s.attempts}x)" for s in ended.steps
+    )
     tl.observations[f"{name} on {server}"] = steps
     if ended.last_ok_before is not None:
         tl.add(f"{name}: last op answered", ended.last_ok_before, "client", holder.node)
@@ -292,6 +303,20 @@ def follow(
         tl.count("reclaims refused")
         status = ended.steps[-1].outcome if ended.steps else "?"
         tl.count(f"reclaim refused at {ended.failed_step}: {status}")
+        if ended.steps:
+            last = ended.steps[-1]
+            refused = last.started + last.duration
+            tl.add(
+                f"{name}: {ended.failed_step} refused ({status})", refused, "client", holder.node
+            )
+            if fault is not None:
+                tl.figure(f"{name}: fault to refusal", refused - fault)
+        holder.wait_finished(EVIDENCE_TIMEOUT)
+        for what, value in holder.evidence.items():
+            tl.observations[f"{name}: {what}"] = value
+        retried = holder.evidence.get("reclaim retried once the locks were gone")
+        if retried is not None:
+            tl.count(f"refused reclaims retried once the old holder's lock went: {retried}")
         return [f"{name}'s reclaim on {server} refused at {ended.failed_step}: {ended.error}"]
     tl.count("reclaims granted")
     tl.add(
