@@ -26,14 +26,16 @@ evidence when a reclaim is refused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ocfkit.lab.commands import run
 from ocfkit.lab.nfs4.client import Nfs4Client
-from ocfkit.lab.nfs4.errors import NfsClientError
+from ocfkit.lab.nfs4.errors import Nfs4Error, NfsClientError
 from ocfkit.lab.nfs4.held import HeldState, RecoveryFailed, RecoveryReport, outcome_of
 from ocfkit.lab.nfs4.netns import netns_connector
 from ocfkit.lab.nfs4.probe import probe
@@ -154,21 +156,40 @@ class Holder:
                 self.recoveries.append(report)
                 self._changed.notify_all()
 
-    def retry(self, deadline: float = 5.0) -> str:
-        """One more recovery after a refusal: ``ok``, or the step and status refused.
+    def renew(self) -> None:
+        """SEQUENCE on the session the refused recovery left, as a client keeps its lease."""
+        with contextlib.suppress(NfsClientError):
+            self.state.client.sequence()
 
-        Not what a Linux client does (it gives a lock whose reclaim was
-        refused up): an experiment, to tell a refusal for good from one that
-        only came too early.  The state it gets back is given back at
-        :meth:`stop`.
+    def retry(self) -> str:
+        """The refused lock reclaim once more on the same session, then RECLAIM_COMPLETE,
+        a write through the lock and a read back: ``ok`` or ``<op>=<status>``.
+
+        Not what a Linux client does (it gives up a lock whose reclaim was
+        refused): an experiment, to tell a refusal for good from one that
+        only came too early.  The refused recovery had reclaimed the open
+        and sent no RECLAIM_COMPLETE, so the lock may still be reclaimed.
+        The state it gets back is given back at :meth:`stop`.
         """
+        held, client = self.state.held, self.state.client
+        if held is None:
+            return "nothing held"
+        data = b"written after a retried reclaim"[:LENGTH]
         try:
-            self.state.recover(deadline)
-        except RecoveryFailed as failed:
-            status = failed.report.steps[-1].outcome if failed.report.steps else "?"
-            return f"{failed.report.failed_step}={status}"
+            held.lock_stateid = client.lock(
+                held.fh, held.open_stateid, held.lock_owner, locktype=held.locktype,
+                offset=held.offset, length=held.length, reclaim=True,
+            )  # fmt: skip
+            client.reclaim_complete()
+            client.write(held.fh, held.lock_stateid, held.offset, data)
+            back = client.read(held.fh, held.open_stateid, held.offset, len(data)).data
+        except Nfs4Error as error:
+            return f"{error.op}={error.name}"
+        except NfsClientError as error:
+            return f"{outcome_of(error)}: {error}"
+        held.data = data
         self.retried = True
-        return "ok"
+        return "ok" if back == data else "ok, but the data read back differs"
 
     def stop(self) -> None:
         """Stop reading; give the state back (or drop it, when it was lost)."""
@@ -283,6 +304,7 @@ def lock_release_watch(
         holder.evidence["kernel locks at the refusal"] = found
         while found and not holder.stopping and time.monotonic() - refused < timeout:
             time.sleep(0.2)
+            holder.renew()
             found = kernel_locks(ha, name)
         if found:
             return
@@ -294,3 +316,32 @@ def lock_release_watch(
             holder.evidence["reclaim retried once the locks were gone"] = holder.retry()
 
     return watch
+
+
+def ganesha_state_log(ha: HaCluster, node: str, level: str) -> bool:
+    """Set ganesha's COMPONENT_STATE log level on ``node`` (``NIV_DEBUG``, ``NIV_EVENT``).
+
+    At debug level ganesha logs each client a release by address (``2:<VIP>``)
+    compares the address with (``NFS Server V4 match ip <VIP> with
+    (<client owner>)``): its own word on which clients it let go.  Through
+    the node's bus from the host, org.ganesha.nfsd.log.component.
+    """
+    argv = [
+        "dbus-send", "--system", "--print-reply", "--reply-timeout=3000",
+        "--dest=org.ganesha.nfsd", "/org/ganesha/nfsd/admin",
+        "org.freedesktop.DBus.Properties.Set", "string:org.ganesha.nfsd.log.component",
+        "string:COMPONENT_STATE", f"variant:string:{level}",
+    ]  # fmt: skip
+    done = run(
+        argv,
+        timeout=5,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "DBUS_SYSTEM_BUS_ADDRESS": ha.lab.bus_address(node)},
+    )
+    return done.returncode == 0
+
+
+def release_matches(lines: list[str]) -> list[str]:
+    """What ganesha's debug log says a release by address compared: ``<ip> with (<owner>)``."""
+    marker = "NFS Server V4 match ip "
+    return [line.split(marker, 1)[1] for line in lines if marker in line]

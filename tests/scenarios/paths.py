@@ -31,9 +31,11 @@ from ganesha_agents import state_volume
 from ocfkit.lab.recorder import Recorder
 from tests.scenarios.clients import (
     Holder,
+    ganesha_state_log,
     granted,
     handles,
     lock_release_watch,
+    release_matches,
     shared_file,
     witness,
 )
@@ -236,6 +238,7 @@ def kill(ha: HaCluster) -> list[PathRun]:
         late = Holder(ha, "c", other, vip, path_c, lock_release_watch(ha, "held-c", vip))
         late.start(b"written through " + target.encode())
         problems = []
+        debug = ganesha_state_log(ha, target, "NIV_DEBUG")
         with Watch(ha, "kill: failback", f"ganesha.nfsd started again on {dead}") as w:
             t1 = time.time()
             ha.lab.start_ganesha(dead)
@@ -246,9 +249,18 @@ def kill(ha: HaCluster) -> list[PathRun]:
             during = witness(ha, other, vip, path_a)
             during_grace = ha.lab.ganesha_in_grace(dead)
             settle(ha)
+        if debug:
+            ganesha_state_log(ha, target, "NIV_EVENT")
         back = Move(vip, dead, target, dead)
         verdict = w.check(back, list(ha.nodes), records_of=target)
         tl = w.timeline
+        if debug:
+            # ganesha's own word on which of its clients the demote's 2:<VIP> let go.
+            tl.observations[f"{target}'s release of {vip} compared"] = release_matches(
+                w.glog[target]
+            )
+            released = [ln for ln in w.glog[target] if "recovery release ip" in ln]
+            tl.observations[f"{target}'s release of {vip}"] = len(released)
         tl.add(f"ganesha.nfsd on {dead} started", t1, "test", dead)
         tl.interval("start to VIP home (sampled, at most)", t1, _latest(verdict))
         failback_gap(w, back)
