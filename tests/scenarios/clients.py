@@ -67,45 +67,39 @@ def shared_file(ha: HaCluster, name: str) -> str:
 
 
 class Holder:
-    """One client, inside ``node``, holding an open and a write lock on ``path`` at ``server``.
+    """One client, inside ``node``, holding an open and a write lock (``state``).
 
     A thread reads through the state every :data:`INTERVAL` and recovers
-    whenever the server lost it, like ``ocfkit lab nfs-client hold``; a
-    refused recovery ends the thread (the client knows it lost the lock).
+    whenever the server lost it, like ``ocfkit lab nfs-client hold``.  A
+    refused recovery ends the reading (the client knows it lost the lock),
+    unless ``on_refused`` got the lock back with :meth:`retry`: then the
+    reads go on, and keep the lease, as a client holding a lock does.
     """
 
     def __init__(
         self,
-        ha: HaCluster,
         name: str,
         node: str,
-        server: str,
-        path: str,
+        state: HeldState,
         on_refused: Callable[[Holder], None] | None = None,
     ) -> None:
         """``on_refused`` runs in the holder's thread as soon as a recovery is refused."""
         self.name = name
         self.node = node
-        self.path = path
+        self.state = state
+        self.path = state.path
         self.on_refused = on_refused
         #: What ``on_refused`` found out, by name.
         self.evidence: dict[str, object] = {}
         #: A :meth:`retry` after a refusal got the state back.
         self.retried = False
-        self.state = HeldState(
-            server,
-            path,
-            client_owner=f"Linux NFSv4.1 {node} {name}",
-            connector=connector(ha, node),
-            timeout=CALL_TIMEOUT,
-            length=LENGTH,
-        )
         self.recoveries: list[RecoveryReport] = []
         self.refused: list[RecoveryReport] = []
         #: (seconds since the epoch, how the read failed) for each loss noticed.
         self.losses: list[tuple[float, str]] = []
         self._changed = threading.Condition()
         self._stop = threading.Event()
+        self._settled = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"holder-{name}", daemon=True)
 
     def start(self, data: bytes, wait: float = 30.0) -> None:
@@ -131,10 +125,9 @@ class Holder:
         with self._changed:
             return self._changed.wait_for(lambda: self.outcomes() >= count, timeout)
 
-    def wait_finished(self, timeout: float) -> None:
-        """Until the thread ended (after a refusal, once ``on_refused`` is done)."""
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+    def wait_evidence(self, timeout: float) -> bool:
+        """Until ``on_refused`` is done with a refusal (at once when there was none)."""
+        return not self.refused or self._settled.wait(timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(INTERVAL):
@@ -149,8 +142,13 @@ class Holder:
                 with self._changed:
                     self.refused.append(failed.report)
                     self._changed.notify_all()
-                if self.on_refused is not None:
-                    self.on_refused(self)
+                try:
+                    if self.on_refused is not None:
+                        self.on_refused(self)
+                finally:
+                    self._settled.set()
+                if self.retried:
+                    continue
                 return
             with self._changed:
                 self.recoveries.append(report)
@@ -190,6 +188,27 @@ class Holder:
         held.data = data
         self.retried = True
         return "ok" if back == data else "ok, but the data read back differs"
+
+    @classmethod
+    def through(
+        cls,
+        ha: HaCluster,
+        name: str,
+        node: str,
+        server: str,
+        path: str,
+        on_refused: Callable[[Holder], None] | None = None,
+    ) -> Holder:
+        """A holder inside lab node ``node``, of ``path`` at ``server`` (a VIP)."""
+        state = HeldState(
+            server,
+            path,
+            client_owner=f"Linux NFSv4.1 {node} {name}",
+            connector=connector(ha, node),
+            timeout=CALL_TIMEOUT,
+            length=LENGTH,
+        )
+        return cls(name, node, state, on_refused)
 
     def stop(self) -> None:
         """Stop reading; give the state back (or drop it, when it was lost)."""

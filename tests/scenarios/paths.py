@@ -202,7 +202,7 @@ def kill(ha: HaCluster) -> list[PathRun]:
     problems: list[str] = []
     if len(set(same.values())) != 1:
         problems.append(f"{path_a}'s file handle differs between nodes: {same}")
-    held = Holder(ha, "a", reader, vip, path_a, lock_release_watch(ha, "held-a", vip))
+    held = Holder.through(ha, "a", reader, vip, path_a, lock_release_watch(ha, "held-a", vip))
     held.start(b"written through " + dead.encode())
     late: Holder | None = None
     try:
@@ -235,7 +235,7 @@ def kill(ha: HaCluster) -> list[PathRun]:
         first = PathRun("kill", ha.stack.name, tl, [verdict], w.new_failures(), problems)
 
         # A client whose state was first taken on node1, while the address was there.
-        late = Holder(ha, "c", other, vip, path_c, lock_release_watch(ha, "held-c", vip))
+        late = Holder.through(ha, "c", other, vip, path_c, lock_release_watch(ha, "held-c", vip))
         late.start(b"written through " + target.encode())
         problems = []
         debug = ganesha_state_log(ha, target, "NIV_DEBUG")
@@ -323,7 +323,7 @@ def follow(
             )
             if fault is not None:
                 tl.figure(f"{name}: fault to refusal", refused - fault)
-        holder.wait_finished(EVIDENCE_TIMEOUT)
+        holder.wait_evidence(EVIDENCE_TIMEOUT)
         for what, value in holder.evidence.items():
             tl.observations[f"{name}: {what}"] = value
         retried = holder.evidence.get("reclaim retried once the locks were gone")
