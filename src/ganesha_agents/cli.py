@@ -1,5 +1,5 @@
 """The ``ganesha-agents`` command: the demo, the configuration, the state layout and the
-ganesha.conf settings it needs."""
+ganesha.conf settings it needs, the status, and the commands that change a live cluster."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from ganesha_agents.demo import render, takeover_render
 from ganesha_agents.demo.scenario import run as run_scenario
 from ganesha_agents.demo.takeover_scenario import MAX_NODES, PATHS, scale
 from ganesha_agents.demo.takeover_scenario import run as run_takeover
+from ganesha_agents.operate_cli import (
+    add_command,
+    delete_command,
+    refresh_config_command,
+    setup_command,
+    teardown_command,
+)
+from ganesha_agents.status_cli import status_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,6 +187,21 @@ def _sizes(text: str) -> list[int]:
 
 main.add_command(config_command)
 main.add_command(config_report_command)
+main.add_command(status_command)
+main.add_command(setup_command)
+main.add_command(teardown_command)
+main.add_command(add_command)
+main.add_command(delete_command)
+main.add_command(refresh_config_command)
+
+#: The shared state volume, as ``state-volume`` and ``ganesha-conf`` take it.
+volume_option = click.option(
+    "--ha-vol-mnt",
+    "volume",
+    required=True,
+    metavar="DIR",
+    help="Where the shared state volume is mounted (the same path on every node).",
+)
 
 #: ``state-volume`` exit codes (also in its help and docs/cli.md).
 LAYOUT_IN_PLACE = 0
@@ -187,13 +210,7 @@ VOLUME_UNUSABLE = 3
 
 
 @main.command("state-volume")
-@click.option(
-    "--ha-vol-mnt",
-    "volume",
-    required=True,
-    metavar="DIR",
-    help="Where the shared state volume is mounted (the same path on every node).",
-)
+@volume_option
 @click.option(
     "--node",
     "nodes",
@@ -260,13 +277,7 @@ CONF_UNREADABLE = 3
 
 
 @main.command("ganesha-conf")
-@click.option(
-    "--ha-vol-mnt",
-    "volume",
-    required=True,
-    metavar="DIR",
-    help="Where the shared state volume is mounted (the same path on every node).",
-)
+@volume_option
 @click.option(
     "--nfsd-mode",
     type=click.Choice(["link", "direct"]),

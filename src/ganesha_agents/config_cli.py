@@ -47,6 +47,184 @@ def _default(name: str) -> Any:
 SECONDS = click.IntRange(min=1)
 
 
+#: The options of every command that takes a ClusterSpec (config, setup), in --help order.
+SPEC_OPTIONS = (
+    click.option(
+        "--node",
+        "nodes",
+        multiple=True,
+        required=True,
+        metavar="NODE=IP",
+        callback=_nodes,
+        help="A node (its Pacemaker name) and the virtual IP whose home it is.  Repeat for each "
+        "node; the order decides the failover order.",
+    ),
+    click.option(
+        "--layout",
+        type=click.Choice([layout.value for layout in Layout]),
+        default=_default("layout").value,
+        help="takeover: one promotable ganesha_takeover clone per virtual IP, every move of an "
+        "address after every node is in grace.  3.7: GlusterFS 3.7's nfs-grace clone.",
+    ),
+    click.option(
+        "--provider", default=_default("provider"), help="OCF provider of the ganesha agents."
+    ),
+    click.option("--vip-agent", default=_default("vip_agent"), help="Agent of the virtual IPs."),
+    click.option(
+        "--cidr-netmask",
+        type=click.IntRange(1, 128),
+        default=None,
+        help="Prefix length of the virtual IPs.  [default: 32, or 128 for IPv6]",
+    ),
+    click.option(
+        "--nic", default=None, help="Interface for the virtual IPs (default: the agent's)."
+    ),
+    click.option(
+        "--grace-delay",
+        type=click.IntRange(min=0),
+        default=None,
+        help="ganesha_mon's grace_delay in seconds.  [default: 0 with --layout takeover; "
+        "the agent's, 5, with --layout 3.7]",
+    ),
+    click.option(
+        "--ganesha-active", default=_default("ganesha_active"), help="Attribute the IPs follow."
+    ),
+    click.option(
+        "--grace-active", default=_default("grace_active"), help="Attribute nfs-grace follows."
+    ),
+    click.option("--mon-monitor-interval", type=SECONDS, default=_default("mon_monitor").interval),
+    click.option("--mon-monitor-timeout", type=SECONDS, default=_default("mon_monitor").timeout),
+    click.option(
+        "--grace-monitor-interval", type=SECONDS, default=_default("grace_monitor").interval
+    ),
+    click.option(
+        "--grace-monitor-timeout", type=SECONDS, default=_default("grace_monitor").timeout
+    ),
+    click.option("--vip-monitor-interval", type=SECONDS, default=_default("vip_monitor").interval),
+    click.option("--vip-monitor-timeout", type=SECONDS, default=_default("vip_monitor").timeout),
+    click.option(
+        "--takeover-monitor-interval",
+        type=SECONDS,
+        default=_default("takeover_monitor").interval,
+        help="Of the promoted instance; the unpromoted ones use one second more.",
+    ),
+    click.option(
+        "--takeover-monitor-timeout", type=SECONDS, default=_default("takeover_monitor").timeout
+    ),
+    click.option(
+        "--failure-timeout",
+        type=click.IntRange(min=0),
+        default=_default("failure_timeout"),
+        help="Seconds after which Pacemaker forgets a failure of ganesha_takeover (nfs-grace with "
+        "--layout 3.7); 0: never, until a cleanup.",
+    ),
+    click.option(
+        "--ha-vol-mnt",
+        default=None,
+        metavar="DIR",
+        help="Where the shared state volume is mounted on every node: adds the nfs-state clone "
+        "(ganesha_nfsd), before nfs-mon and before every takeover, and is ganesha_takeover's "
+        "ha_vol_mnt (a takeover reads the previous holder's records there).  [default: none, "
+        "records stay on each node and every move is plain grace]",
+    ),
+    click.option(
+        "--nfsd-mode",
+        type=click.Choice([mode.value for mode in NfsdMode]),
+        default=None,
+        help="ganesha_nfsd's mode, with --ha-vol-mnt: link (/var/lib/nfs links to the volume), "
+        "direct (ganesha.conf's RecoveryRoot is on the volume), none (no nfs-state clone; the "
+        "volume is kept by other means).  See ganesha-agents ganesha-conf for the settings "
+        "ganesha needs.  [default: link]",
+    ),
+    click.option(
+        "--grace-budget",
+        type=click.IntRange(min=1),
+        default=None,
+        help="ganesha_takeover's grace_budget: the seconds one grace step may take.  "
+        "[default: the agent's]",
+    ),
+    click.option(
+        "--properties/--no-properties",
+        default=_default("properties"),
+        help="Also set cluster properties: stonith-enabled, and no-quorum-policy=ignore "
+        "below 3 nodes.",
+    ),
+    click.option(
+        "--stonith/--no-stonith",
+        default=_default("stonith_enabled"),
+        help="stonith-enabled, with --properties.  Without fencing, a node lost outright puts "
+        "no survivor into grace.",
+    ),
+)
+
+#: Their parameter names, as click passes them.
+SPEC_KEYS = (
+    "nodes",
+    "layout",
+    "provider",
+    "vip_agent",
+    "cidr_netmask",
+    "nic",
+    "grace_delay",
+    "ganesha_active",
+    "grace_active",
+    "mon_monitor_interval",
+    "mon_monitor_timeout",
+    "grace_monitor_interval",
+    "grace_monitor_timeout",
+    "vip_monitor_interval",
+    "vip_monitor_timeout",
+    "takeover_monitor_interval",
+    "takeover_monitor_timeout",
+    "failure_timeout",
+    "ha_vol_mnt",
+    "nfsd_mode",
+    "grace_budget",
+    "properties",
+    "stonith",
+)
+
+
+def spec_options(command: Any) -> Any:
+    """Decorate ``command`` with :data:`SPEC_OPTIONS`."""
+    for option in reversed(SPEC_OPTIONS):
+        command = option(command)
+    return command
+
+
+def spec_from(values: dict[str, Any]) -> ClusterSpec:
+    """The ClusterSpec the options give; removes their keys from ``values``."""
+    options = {key: values.pop(key) for key in SPEC_KEYS}
+    try:
+        return ClusterSpec(
+            nodes=options["nodes"],
+            layout=Layout(options["layout"]),
+            provider=options["provider"],
+            vip_agent=options["vip_agent"],
+            cidr_netmask=options["cidr_netmask"],
+            nic=options["nic"],
+            grace_delay=options["grace_delay"],
+            ganesha_active=options["ganesha_active"],
+            grace_active=options["grace_active"],
+            mon_monitor=_timing(options["mon_monitor_interval"], options["mon_monitor_timeout"]),
+            grace_monitor=_timing(
+                options["grace_monitor_interval"], options["grace_monitor_timeout"]
+            ),
+            vip_monitor=_timing(options["vip_monitor_interval"], options["vip_monitor_timeout"]),
+            takeover_monitor=_timing(
+                options["takeover_monitor_interval"], options["takeover_monitor_timeout"]
+            ),
+            failure_timeout=options["failure_timeout"],
+            ha_vol_mnt=options["ha_vol_mnt"],
+            nfsd_mode=options["nfsd_mode"],
+            grace_budget=options["grace_budget"],
+            properties=options["properties"],
+            stonith_enabled=options["stonith"],
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
 @click.command(
     "config",
     context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
@@ -57,106 +235,8 @@ SECONDS = click.IntRange(min=1)
         "they edit a copy of the CIB and push it back once."
     ),
 )
-@click.option(
-    "--node",
-    "nodes",
-    multiple=True,
-    required=True,
-    metavar="NODE=IP",
-    callback=_nodes,
-    help="A node (its Pacemaker name) and the virtual IP whose home it is.  Repeat for each "
-    "node; the order decides the failover order.",
-)
+@spec_options
 @click.option("--format", "output_format", type=click.Choice(["cib", "pcs"]), default="cib")
-@click.option(
-    "--layout",
-    type=click.Choice([layout.value for layout in Layout]),
-    default=_default("layout").value,
-    help="takeover: one promotable ganesha_takeover clone per virtual IP, every move of an "
-    "address after every node is in grace.  3.7: GlusterFS 3.7's nfs-grace clone.",
-)
-@click.option(
-    "--provider", default=_default("provider"), help="OCF provider of the ganesha agents."
-)
-@click.option("--vip-agent", default=_default("vip_agent"), help="Agent of the virtual IPs.")
-@click.option(
-    "--cidr-netmask",
-    type=click.IntRange(1, 128),
-    default=None,
-    help="Prefix length of the virtual IPs.  [default: 32, or 128 for IPv6]",
-)
-@click.option("--nic", default=None, help="Interface for the virtual IPs (default: the agent's).")
-@click.option(
-    "--grace-delay",
-    type=click.IntRange(min=0),
-    default=None,
-    help="ganesha_mon's grace_delay in seconds.  [default: 0 with --layout takeover; "
-    "the agent's, 5, with --layout 3.7]",
-)
-@click.option(
-    "--ganesha-active", default=_default("ganesha_active"), help="Attribute the IPs follow."
-)
-@click.option(
-    "--grace-active", default=_default("grace_active"), help="Attribute nfs-grace follows."
-)
-@click.option("--mon-monitor-interval", type=SECONDS, default=_default("mon_monitor").interval)
-@click.option("--mon-monitor-timeout", type=SECONDS, default=_default("mon_monitor").timeout)
-@click.option("--grace-monitor-interval", type=SECONDS, default=_default("grace_monitor").interval)
-@click.option("--grace-monitor-timeout", type=SECONDS, default=_default("grace_monitor").timeout)
-@click.option("--vip-monitor-interval", type=SECONDS, default=_default("vip_monitor").interval)
-@click.option("--vip-monitor-timeout", type=SECONDS, default=_default("vip_monitor").timeout)
-@click.option(
-    "--takeover-monitor-interval",
-    type=SECONDS,
-    default=_default("takeover_monitor").interval,
-    help="Of the promoted instance; the unpromoted ones use one second more.",
-)
-@click.option(
-    "--takeover-monitor-timeout", type=SECONDS, default=_default("takeover_monitor").timeout
-)
-@click.option(
-    "--failure-timeout",
-    type=click.IntRange(min=0),
-    default=_default("failure_timeout"),
-    help="Seconds after which Pacemaker forgets a failure of ganesha_takeover (nfs-grace with "
-    "--layout 3.7); 0: never, until a cleanup.",
-)
-@click.option(
-    "--ha-vol-mnt",
-    default=None,
-    metavar="DIR",
-    help="Where the shared state volume is mounted on every node: adds the nfs-state clone "
-    "(ganesha_nfsd), before nfs-mon and before every takeover, and is ganesha_takeover's "
-    "ha_vol_mnt (a takeover reads the previous holder's records there).  [default: none, "
-    "records stay on each node and every move is plain grace]",
-)
-@click.option(
-    "--nfsd-mode",
-    type=click.Choice([mode.value for mode in NfsdMode]),
-    default=None,
-    help="ganesha_nfsd's mode, with --ha-vol-mnt: link (/var/lib/nfs links to the volume), "
-    "direct (ganesha.conf's RecoveryRoot is on the volume), none (no nfs-state clone; the "
-    "volume is kept by other means).  See ganesha-agents ganesha-conf for the settings "
-    "ganesha needs.  [default: link]",
-)
-@click.option(
-    "--grace-budget",
-    type=click.IntRange(min=1),
-    default=None,
-    help="ganesha_takeover's grace_budget: the seconds one grace step may take.  "
-    "[default: the agent's]",
-)
-@click.option(
-    "--properties/--no-properties",
-    default=_default("properties"),
-    help="Also set cluster properties: stonith-enabled, and no-quorum-policy=ignore below 3 nodes.",
-)
-@click.option(
-    "--stonith/--no-stonith",
-    default=_default("stonith_enabled"),
-    help="stonith-enabled, with --properties.  Without fencing, a node lost outright puts "
-    "no survivor into grace.",
-)
 @click.option(
     "--takeover-clones-only",
     is_flag=True,
@@ -177,33 +257,11 @@ SECONDS = click.IntRange(min=1)
     help="Where to write (default: standard output).",
 )
 def config_command(
-    nodes: tuple[NodeAddress, ...],
     output_format: str,
-    layout: str,
-    provider: str,
-    vip_agent: str,
-    cidr_netmask: int | None,
-    nic: str | None,
-    grace_delay: int | None,
-    ganesha_active: str,
-    grace_active: str,
-    mon_monitor_interval: int,
-    mon_monitor_timeout: int,
-    grace_monitor_interval: int,
-    grace_monitor_timeout: int,
-    vip_monitor_interval: int,
-    vip_monitor_timeout: int,
-    takeover_monitor_interval: int,
-    takeover_monitor_timeout: int,
-    failure_timeout: int,
-    ha_vol_mnt: str | None,
-    nfsd_mode: str | None,
-    grace_budget: int | None,
-    properties: bool,
-    stonith: bool,
     takeover_clones_only: bool,
     pcs_cib_file: str,
     output: IO[str],
+    **values: Any,
 ) -> None:
     """The Pacemaker configuration for NFS-Ganesha HA, as CIB XML or pcs commands.
 
@@ -216,30 +274,7 @@ def config_command(
     nfs-state clone (ganesha_nfsd) keeps every node's recovery records on the
     shared state volume, and nothing that needs them runs where it does not.
     """
-    try:
-        spec = ClusterSpec(
-            nodes=nodes,
-            layout=Layout(layout),
-            provider=provider,
-            vip_agent=vip_agent,
-            cidr_netmask=cidr_netmask,
-            nic=nic,
-            grace_delay=grace_delay,
-            ganesha_active=ganesha_active,
-            grace_active=grace_active,
-            mon_monitor=_timing(mon_monitor_interval, mon_monitor_timeout),
-            grace_monitor=_timing(grace_monitor_interval, grace_monitor_timeout),
-            vip_monitor=_timing(vip_monitor_interval, vip_monitor_timeout),
-            takeover_monitor=_timing(takeover_monitor_interval, takeover_monitor_timeout),
-            failure_timeout=failure_timeout,
-            ha_vol_mnt=ha_vol_mnt,
-            nfsd_mode=nfsd_mode,
-            grace_budget=grace_budget,
-            properties=properties,
-            stonith_enabled=stonith,
-        )
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
+    spec = spec_from(values)
     config = plan(spec)
     if takeover_clones_only:
         if spec.layout is not Layout.TAKEOVER:

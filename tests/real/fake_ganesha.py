@@ -38,6 +38,38 @@ BUS_NAME = "org.ganesha.nfsd"
 OBJECT_PATH = "/org/ganesha/nfsd/admin"
 INTERFACE = "org.ganesha.nfsd.admin"
 MODES = ("ok", "error", "false", "hang", "graceless")
+EXPORTMGR_PATH = "/org/ganesha/nfsd/ExportMgr"
+EXPORTMGR_INTERFACE = "org.ganesha.nfsd.exportmgr"
+#: ganesha 4.3's export manager, the methods the refresh uses (src/support/export_mgr.c).
+EXPORTMGR_INTROSPECTION = f"""
+<node>
+  <interface name="{EXPORTMGR_INTERFACE}">
+    <method name="AddExport">
+      <arg name="path" direction="in" type="s"/>
+      <arg name="expr" direction="in" type="s"/>
+      <arg name="message" direction="out" type="s"/>
+    </method>
+    <method name="UpdateExport">
+      <arg name="path" direction="in" type="s"/>
+      <arg name="expr" direction="in" type="s"/>
+      <arg name="message" direction="out" type="s"/>
+    </method>
+    <method name="RemoveExport">
+      <arg name="id" direction="in" type="q"/>
+    </method>
+    <method name="DisplayExport">
+      <arg name="id" direction="in" type="q"/>
+      <arg name="id" direction="out" type="q"/>
+      <arg name="fullpath" direction="out" type="s"/>
+      <arg name="pseudopath" direction="out" type="s"/>
+      <arg name="tag" direction="out" type="s"/>
+    </method>
+  </interface>
+</node>
+"""
+#: Export ids the fake's export manager starts with; an id of 99 in an expression is refused.
+INITIAL_EXPORTS = (1, 2)
+REFUSED_EXPORT = 99
 
 INTROSPECTION = f"""
 <node>
@@ -216,6 +248,53 @@ def serve(address: str, mode: str, call_log: str) -> None:
 
     info = Gio.DBusNodeInfo.new_for_xml(INTROSPECTION)
     connection.register_object(OBJECT_PATH, info.interfaces[0], on_call, None, None)
+    exports = set(INITIAL_EXPORTS)
+
+    def on_export_call(
+        _connection: Any,
+        _sender: str,
+        _path: str,
+        _interface: str,
+        method: str,
+        parameters: Any,
+        invocation: Any,
+    ) -> None:
+        """What ganesha 4.3 answers, for export ids given as EXPORT(Export_Id=N)."""
+        arguments = parameters.unpack()
+        log.write(" ".join([method, *map(str, arguments)]) + "\n")
+        invalid_args = "org.freedesktop.DBus.Error.InvalidArgs"
+        invalid_content = "org.freedesktop.DBus.Error.InvalidFileContent"
+        if method in ("DisplayExport", "RemoveExport"):
+            number = arguments[0]
+            if number not in exports:
+                message = "lookup_export failed with Export id not found"
+                invocation.return_dbus_error(invalid_args, message)
+            elif method == "RemoveExport":
+                exports.discard(number)
+                invocation.return_value(None)
+            else:
+                reply = (number, "/srv/x", "/x", "")
+                invocation.return_value(GLib.Variant("(qsss)", reply))
+            return
+        path, expression = arguments
+        number = int(expression.rsplit("=", 1)[1].rstrip(")"))
+        if number == REFUSED_EXPORT:
+            message = f"0 export entries in {path} added because (invalid param value) errors"
+            invocation.return_dbus_error(invalid_content, message)
+        elif method == "AddExport" and number in exports:
+            message = f"Selected entries in {path} already active!!!"
+            invocation.return_dbus_error(invalid_content, message)
+        elif method == "UpdateExport" and number not in exports:
+            invocation.return_dbus_error(invalid_content, f"No new export entries found in {path}")
+        else:
+            exports.add(number)
+            verb = "added" if method == "AddExport" else "updated"
+            invocation.return_value(GLib.Variant("(s)", (f"1 exports {verb}",)))
+
+    export_info = Gio.DBusNodeInfo.new_for_xml(EXPORTMGR_INTROSPECTION)
+    connection.register_object(
+        EXPORTMGR_PATH, export_info.interfaces[0], on_export_call, None, None
+    )
     owned = connection.call_sync(
         "org.freedesktop.DBus",
         "/org/freedesktop/DBus",

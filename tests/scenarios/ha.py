@@ -101,11 +101,11 @@ def cluster_spec(lab: Lab, stack: Stack) -> ClusterSpec:
     )
 
 
-def new_lab(workdir: str, stack: Stack = COMPAT) -> Lab:
+def new_lab(workdir: str, stack: Stack = COMPAT, count: int = NODE_COUNT) -> Lab:
     """A lab whose ganesha daemons keep their records on the shared state volume."""
     volume = volume_of(workdir)
     volume.mkdir(mode=0o755, exist_ok=True)
-    nodes = tuple(f"node{i}" for i in range(1, NODE_COUNT + 1))
+    nodes = tuple(f"node{i}" for i in range(1, count + 1))
     state_volume.create(volume, nodes)
     shared = shared_export_of(workdir)
     shared.parent.mkdir(mode=0o700, exist_ok=True)
@@ -113,7 +113,7 @@ def new_lab(workdir: str, stack: Stack = COMPAT) -> Lab:
     shared.mkdir(mode=0o755, exist_ok=True)
     return Lab(
         workdir,
-        NODE_COUNT,
+        count,
         ganesha=True,
         grace_period=GRACE_PERIOD,
         lease_lifetime=LEASE_LIFETIME,

@@ -85,31 +85,41 @@ class DbusSendAdmin:
         """Nothing stays open between calls."""
 
     def _call(self, method: str, timeout: float, *arguments: str) -> list[object]:
-        timeout = max(timeout, MIN_TIMEOUT)
-        argv = [
-            PROGRAM,
-            "--system",
-            "--print-reply",
-            f"--reply-timeout={max(int(timeout * 1000), 1)}",
-            f"--dest={BUS_NAME}",
-            OBJECT_PATH,
-            f"{INTERFACE}.{method}",
-            *arguments,
-        ]
-        environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
-        environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
-        try:
-            # --reply-timeout bounds the wait for the reply; this bounds the rest
-            # (a bus daemon that accepts the connection and then says nothing).
-            code, out, err = spawn.run_captured(argv, env=environ, timeout=timeout + 0.1)
-        except spawn.Timeout as error:
-            reason = f"no answer on the D-Bus system bus within {timeout:.3g}s (timeout)"
-            raise TransportFailure(TIMEOUT, reason) from error
-        except (FileNotFoundError, PermissionError) as error:
-            raise NotInstalledError(f"cannot run {PROGRAM}: {error}") from error
-        if code == 0:
-            return parse_reply(out.decode("utf-8", errors="replace"))
-        raise failure(err.decode("utf-8", errors="replace"), self.address, code)
+        return call(self.address, OBJECT_PATH, INTERFACE, method, timeout, *arguments)
+
+
+def call(
+    address: str, path: str, interface: str, method: str, timeout: float, *arguments: str
+) -> list[object]:
+    """One method call on ganesha's object ``path``, through ``dbus-send``; the reply's values.
+
+    ``arguments`` are dbus-send's typed arguments (``string:...``, ``uint16:...``).
+    """
+    timeout = max(timeout, MIN_TIMEOUT)
+    argv = [
+        PROGRAM,
+        "--system",
+        "--print-reply",
+        f"--reply-timeout={max(int(timeout * 1000), 1)}",
+        f"--dest={BUS_NAME}",
+        path,
+        f"{interface}.{method}",
+        *arguments,
+    ]
+    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    environ["DBUS_SYSTEM_BUS_ADDRESS"] = address
+    try:
+        # --reply-timeout bounds the wait for the reply; this bounds the rest
+        # (a bus daemon that accepts the connection and then says nothing).
+        code, out, err = spawn.run_captured(argv, env=environ, timeout=timeout + 0.1)
+    except spawn.Timeout as error:
+        reason = f"no answer on the D-Bus system bus within {timeout:.3g}s (timeout)"
+        raise TransportFailure(TIMEOUT, reason) from error
+    except (FileNotFoundError, PermissionError) as error:
+        raise NotInstalledError(f"cannot run {PROGRAM}: {error}") from error
+    if code == 0:
+        return parse_reply(out.decode("utf-8", errors="replace"))
+    raise failure(err.decode("utf-8", errors="replace"), address, code)
 
 
 def parse_reply(text: str) -> list[object]:
