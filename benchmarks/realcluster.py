@@ -46,6 +46,9 @@ NODE = "node1"
 PEER = "node2"
 PROVIDER = "ganesha"
 VIP_BASE = 200
+#: The bench's takeover instance names an address no resource uses.
+TAKEOVER_IP = "192.0.2.77"
+META = "OCF_RESKEY_CRM_meta_"
 #: What the scenarios' lab gives Pacemaker (and so every agent it runs).
 PACEMAKER_ENV = {
     "HA_LOGFILE": "/var/log/pacemaker/pacemaker.log",
@@ -110,7 +113,7 @@ class Spread:
 class Case:
     label: str
     action: str
-    agent: str  # ganesha_mon or ganesha_grace
+    agent: str  # ganesha_mon, ganesha_grace or ganesha_takeover
     env: Mapping[str, str]
 
 
@@ -195,7 +198,7 @@ def bring_up(workdir: Path, progress: Progress) -> tuple[Lab, float]:
     )
     try:
         lab.up()
-        lab.install_agents(PROVIDER, ["ganesha_mon", "ganesha_grace"])
+        lab.install_agents(PROVIDER, ["ganesha_mon", "ganesha_grace", "ganesha_takeover"])
         lab.install_agents(FLOOR_PROVIDER, ["dummy"])
         spec = cluster_spec(lab)
         lab.load_cib(cib.render(plan(spec)), merge=True)
@@ -235,23 +238,22 @@ def environments(rsc_type: str, instance: str) -> dict[str, dict[str, str]]:
     }
     if rsc_type == "ganesha_mon":
         base["OCF_RESKEY_ganesha_active"] = GANESHA_ACTIVE
-    meta = "OCF_RESKEY_CRM_meta_"
     stop = {
-        f"{meta}notify_type": "post",
-        f"{meta}notify_operation": "stop",
-        f"{meta}notify_key_type": "post",
-        f"{meta}notify_key_operation": "stopped",
-        f"{meta}notify_stop_uname": PEER,
-        f"{meta}notify_stop_resource": "nfs-grace:1",
-        f"{meta}notify_start_uname": " ",
-        f"{meta}notify_start_resource": " ",
+        f"{META}notify_type": "post",
+        f"{META}notify_operation": "stop",
+        f"{META}notify_key_type": "post",
+        f"{META}notify_key_operation": "stopped",
+        f"{META}notify_stop_uname": PEER,
+        f"{META}notify_stop_resource": "nfs-grace:1",
+        f"{META}notify_start_uname": " ",
+        f"{META}notify_start_resource": " ",
     }
     interval = "10000" if rsc_type == "ganesha_mon" else "5000"
     return {
-        "start": {**base, f"{meta}timeout": "40000"},
-        "stop": {**base, f"{meta}timeout": "40000"},
-        "monitor": {**base, f"{meta}interval": interval, f"{meta}timeout": "10000"},
-        "notify": {**base, **stop, f"{meta}timeout": "10000"},
+        "start": {**base, f"{META}timeout": "40000"},
+        "stop": {**base, f"{META}timeout": "40000"},
+        "monitor": {**base, f"{META}interval": interval, f"{META}timeout": "10000"},
+        "notify": {**base, **stop, f"{META}timeout": "10000"},
     }
 
 
@@ -263,6 +265,53 @@ CASES = (
     Case("ganesha_grace notify (post-stop, one grace call)", "notify", "ganesha_grace",
          GRACE["notify"]),
     Case("ganesha_grace start", "start", "ganesha_grace", GRACE["start"]),
+)  # fmt: skip
+
+
+def takeover_environments() -> dict[str, dict[str, str]]:
+    """The bench's ganesha_takeover instance on node1, for an address node2 is taking."""
+    base = {
+        k: v
+        for k, v in environments("ganesha_takeover", "bench-takeover")["start"].items()
+        if k not in ("OCF_RESKEY_grace_active", f"{META}timeout")
+    }
+    base["OCF_RESKEY_ip"] = TAKEOVER_IP
+    notify = {
+        **base,
+        f"{META}timeout": "20000",
+        f"{META}notify_key_operation": "promote",
+        f"{META}notify_operation": "promote",
+        f"{META}notify_promote_uname": PEER,
+        f"{META}notify_promote_resource": "bench-takeover:1",
+        f"{META}notify_demote_uname": " ",
+        f"{META}notify_demote_resource": " ",
+    }
+    return {
+        "start": {**base, f"{META}timeout": "20000"},
+        "stop": {**base, f"{META}timeout": "20000"},
+        "monitor": {**base, f"{META}interval": "31000", f"{META}timeout": "10000"},
+        "pre-promote": {
+            **notify,
+            f"{META}notify_type": "pre",
+            f"{META}notify_key_type": "pre",
+        },
+        "post-promote": {
+            **notify,
+            f"{META}notify_type": "post",
+            f"{META}notify_key_type": "post",
+        },
+    }
+
+
+TAKEOVER = takeover_environments()
+#: The takeover layout's own agent: no GlusterFS 3.7 counterpart.
+TAKEOVER_CASES = (
+    Case("ganesha_takeover monitor (unpromoted)", "monitor", "ganesha_takeover",
+         TAKEOVER["monitor"]),
+    Case("ganesha_takeover notify (pre-promote: 0: confirmed)", "notify", "ganesha_takeover",
+         TAKEOVER["pre-promote"]),
+    Case("ganesha_takeover notify (post-promote: ignored)", "notify", "ganesha_takeover",
+         TAKEOVER["post-promote"]),
 )  # fmt: skip
 
 
@@ -300,8 +349,15 @@ def measure_ours(lab: Lab, runs: int, warmup: int, progress: Progress) -> dict[s
                 lab, [f"{shims}/{case.agent}", case.action], case.env, runs, warmup
             )
             progress.step(f"ocfkit {case.label}: {figures[case.label]} ms")
+        run_in_node(lab, [f"{shims}/ganesha_takeover", "start"], TAKEOVER["start"])
+        for case in TAKEOVER_CASES:
+            figures[case.label] = time_case(
+                lab, [f"{shims}/{case.agent}", case.action], case.env, runs, warmup
+            )
+            progress.step(f"ocfkit {case.label}: {figures[case.label]} ms")
         return figures
     finally:
+        run_in_node(lab, [f"{shims}/ganesha_takeover", "stop"], TAKEOVER["stop"])
         run_in_node(lab, [f"{shims}/ganesha_grace", "stop"], GRACE["stop"])
         run_in_node(lab, [f"{shims}/ganesha_mon", "stop"], MON["stop"])
         forget_attributes(lab)
@@ -400,16 +456,17 @@ def report(figures: RealFigures, stand_in: Mapping[str, float]) -> str:
         f"{figures.runs} runs each, min / median / max ms; "
         f"load average {figures.load[0]:.1f} to {figures.load[1]:.1f} on {os.cpu_count()} CPUs"
     )
-    lines = [head, f"{'case':<48} {'ocfkit':>16} {'GlusterFS 3.7':>18} {'stand-in':>9}"]
+    width = max(len(case.label) for case in CASES + TAKEOVER_CASES) + 2
+    lines = [head, f"{'case':<{width}} {'ocfkit':>16} {'GlusterFS 3.7':>18} {'stand-in':>9}"]
     lines.append("-" * len(lines[-1]))
-    for case in CASES:
+    for case in CASES + TAKEOVER_CASES:
         ours = figures.ours.get(case.label)
         theirs = figures.shell_37.get(case.label)
         alone = stand_in.get(case.label)
         lines.append(
-            f"{case.label:<48} {ours or '-'!s:>16} {theirs or '-'!s:>18} "
+            f"{case.label:<{width}} {ours or '-'!s:>16} {theirs or '-'!s:>18} "
             + (f"{alone:8.1f}" if alone is not None else f"{'-':>8}")
         )
     for label, spread in figures.floor.items():
-        lines.append(f"{'(floor) ' + label:<48} {spread!s:>16}")
+        lines.append(f"{'(floor) ' + label:<{width}} {spread!s:>16}")
     return "\n".join(lines)

@@ -287,15 +287,20 @@ class InstalledShim:
         return self.path.parent.name
 
 
-def shim_reference(path: Path) -> str | None:
-    """The ``module:Class`` a shim runs, from its marker line (``None`` if not a shim)."""
+def marker_line(path: Path) -> str | None:
+    """A shim's second line, where its marker is (``None`` if the file cannot be read)."""
     try:
         with path.open(encoding="utf-8", errors="replace") as stream:
             stream.readline()
-            marker = stream.readline()
+            return stream.readline()
     except OSError:
         return None
-    if not marker.startswith(MARKER):
+
+
+def shim_reference(path: Path) -> str | None:
+    """The ``module:Class`` a shim runs, from its marker line (``None`` if not a shim)."""
+    marker = marker_line(path)
+    if marker is None or not marker.startswith(MARKER):
         return None
     _, found, rest = marker.partition(" runs ")
     reference = rest.split(" ", 1)[0] if found else ""

@@ -153,6 +153,11 @@ class GaneshaNode:
         self.ganesha_pid = self._read_pid_file()
         if wait:
             self._wait(self.answers, 10, "ganesha on the bus")
+            # Started without -F, ganesha forks: the pid file may still name the process
+            # that forked (exited, a zombie nobody here collects) for a while after the
+            # daemon answers.  Tests read the pid file: wait until it names the daemon.
+            self._wait(self._live_pid, 10, "ganesha's pid file naming the running daemon")
+            self.ganesha_pid = self._live_pid()
 
     # Looking at it with tools that are not the code under test.
     def dbus_send(self, method: str, *args: str, timeout: float = 5.0) -> list[str]:
@@ -204,6 +209,19 @@ class GaneshaNode:
         """Send ``signum`` to this node's ganesha; false when it is not running."""
         return self.ganesha_pid is not None and self._signal(self.ganesha_pid, signum)
 
+    def freeze_ganesha(self, timeout: float = 10.0) -> bool:
+        """SIGSTOP ganesha and wait until every one of its threads has stopped.
+
+        ``kill`` returns before the threads of a multi-threaded process have all
+        stopped; one still running may notice what the test does next (the bus
+        going away) and react.  False when ganesha is not running.
+        """
+        pid = self.ganesha_pid
+        if pid is None or not self.signal_ganesha(signal.SIGSTOP):
+            return False
+        self._wait(lambda: _all_threads_stopped(pid), timeout, f"ganesha ({pid}) to stop")
+        return True
+
     def signal_bus(self, signum: int) -> bool:
         """Send ``signum`` to this node's dbus-daemon; false when it is not running."""
         return self.bus_pid is not None and self._signal(self.bus_pid, signum)
@@ -253,6 +271,11 @@ class GaneshaNode:
             return False
         return True
 
+    def _live_pid(self) -> int | None:
+        """The pid file's pid, when it names a running process (not a zombie)."""
+        pid = self._read_pid_file()
+        return pid if pid is not None and _running(pid) else None
+
     def _read_pid_file(self) -> int | None:
         try:
             first = self.pid_file.read_text().split("\n", 1)[0].strip()
@@ -277,6 +300,24 @@ class GaneshaNode:
             if time.monotonic() > end:
                 raise HarnessError(f"gave up waiting for {what} after {timeout:g}s")
             time.sleep(0.01)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of ``pid`` is stopped (``T``), as SIGSTOP leaves them."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", "rb") as stat_file:
+                line = stat_file.read(4096)
+        except OSError:
+            continue  # a thread that ended meanwhile
+        state = line[line.rfind(b")") + 2 : line.rfind(b")") + 3]
+        if state not in (b"T", b"t"):
+            return False
+    return bool(tasks)
 
 
 def _running(pid: int) -> bool:

@@ -205,7 +205,7 @@ def test_without_a_bus_a_live_ganesha_is_tried_until_the_deadline(
     ganesha_node: GaneshaNode, transport: Connector
 ) -> None:
     # Stopped, ganesha cannot notice the bus leave: it stays alive by its pid file.
-    assert ganesha_node.signal_ganesha(signal.SIGSTOP)
+    assert ganesha_node.freeze_ganesha()
     try:
         ganesha_node.stop_bus()
         started = time.monotonic()
@@ -226,7 +226,7 @@ def test_without_a_bus_a_live_ganesha_is_tried_until_the_deadline(
 def test_a_stopped_ganesha_times_out_within_the_deadline(
     ganesha_node: GaneshaNode, transport: Connector
 ) -> None:
-    assert ganesha_node.signal_ganesha(signal.SIGSTOP)
+    assert ganesha_node.freeze_ganesha()
     try:
         started = time.monotonic()
         with pytest.raises(GaneshaDBusError) as raised:

@@ -79,6 +79,8 @@ def summarise(results: list[PathRun]) -> dict[str, Any]:
             {
                 "runs": 0,
                 "moves": 0,
+                "broken_runs": 0,
+                "broken_moves": 0,
                 "violations": [],
                 "failures": [],
                 "client_problems": [],
@@ -88,6 +90,8 @@ def summarise(results: list[PathRun]) -> dict[str, Any]:
         )
         part["runs"] += 1
         part["moves"] += len(result.verdicts)
+        part["broken_moves"] += sum(1 for verdict in result.verdicts if not verdict.ok)
+        part["broken_runs"] += 1 if result.violations else 0
         part["violations"] += result.violations
         part["failures"] += result.new_failures
         part["client_problems"] += result.client_problems
@@ -119,11 +123,16 @@ def markdown(summary: dict[str, Any], runs: int, seconds: float) -> str:
         for path, part in parts.items():
             for name, values in part["figures"].items():
                 lines.append(f"| {path} | {name} | {spread(values)} | {len(values)} |")
-        lines += ["", "| path | runs | moves | moves that broke the invariant | failed actions |"]
-        lines.append("|---|---|---|---|---|")
+        lines += [
+            "",
+            "| path | runs | moves | runs with a move that broke the invariant "
+            "| moves that broke it | violations | failed actions |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for path, part in parts.items():
             lines.append(
-                f"| {path} | {part['runs']} | {part['moves']} | {len(part['violations'])} "
+                f"| {path} | {part['runs']} | {part['moves']} | {part['broken_runs']} "
+                f"| {part['broken_moves']} | {len(part['violations'])} "
                 f"| {len(part['failures'])} |"
             )
         counted = [(path, part) for path, part in parts.items() if part["counts"]]

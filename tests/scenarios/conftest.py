@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,29 +61,43 @@ def stack(request: pytest.FixtureRequest) -> Stack:
     return chosen
 
 
-@pytest.fixture(scope="module")
-def ha(report: Report, stack: Stack) -> Iterator[HaCluster]:
-    """Four nodes, real ganesha.nfsd on each, the agents as shims, the generated configuration."""
+@contextmanager
+def scenario_cluster(
+    stack: Stack, *, count: int = 4, prefix: str = "olab-sc-", what: str = "the scenario cluster"
+) -> Iterator[tuple[HaCluster, float]]:
+    """A lab of ``count`` nodes running ``stack``, up and configured, and how long that took.
+
+    The lab goes down afterwards, whatever happened; its working directory
+    (every node's logs) is removed unless ``OCFKIT_SCENARIO_KEEP`` is set.
+    """
     reason = _cannot_run()
     if reason:
         pytest.fail(f"cannot run the scenarios here: {reason}", pytrace=False)
-    workdir = Path(tempfile.mkdtemp(prefix="olab-sc-", dir="/var/tmp"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
     workdir.chmod(0o755)
-    cluster = HaCluster(new_lab(str(workdir), stack), stack)
+    cluster = HaCluster(new_lab(str(workdir), stack, count=count), stack)
     try:
         try:
-            report.extra["bring_up_seconds"] = round(cluster.bring_up(), 2)
+            seconds = cluster.bring_up()
         except LabError as error:
-            _fail("the scenario cluster did not come up", error)
-        yield cluster
+            _fail(f"{what} did not come up", error)
+        yield cluster, seconds
     finally:
         try:
             cluster.lab.down(graceful=False)
         finally:
             if os.environ.get(KEEP):
-                print(f"\nthe scenario lab's logs are kept in {workdir}")
+                print(f"\n{what}'s logs are kept in {workdir}")
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ha(report: Report, stack: Stack) -> Iterator[HaCluster]:
+    """Four nodes, real ganesha.nfsd on each, the agents as shims, the generated configuration."""
+    with scenario_cluster(stack) as (cluster, seconds):
+        report.extra["bring_up_seconds"] = round(seconds, 2)
+        yield cluster
 
 
 @pytest.fixture

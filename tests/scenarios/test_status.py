@@ -11,20 +11,15 @@ Run as root: ``PYTHONPATH=src python -m pytest tests/scenarios/test_status.py -s
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ocfkit.lab import LabError
-from tests.scenarios.conftest import KEEP, _cannot_run, _fail
-from tests.scenarios.ha import HaCluster, new_lab
+from tests.scenarios.conftest import scenario_cluster
+from tests.scenarios.ha import HaCluster
 from tests.scenarios.stack import TAKEOVER
 
 pytestmark = [pytest.mark.real, pytest.mark.lab]
@@ -37,26 +32,11 @@ NOTICE = 60.0
 @pytest.fixture(scope="module")
 def small() -> Iterator[HaCluster]:
     """Three nodes with the takeover configuration, healthy."""
-    reason = _cannot_run()
-    if reason:
-        pytest.fail(f"cannot run the scenarios here: {reason}", pytrace=False)
-    workdir = Path(tempfile.mkdtemp(prefix="olab-st-", dir="/var/tmp"))
-    workdir.chmod(0o755)
-    cluster = HaCluster(new_lab(str(workdir), TAKEOVER, count=NODES), TAKEOVER)
-    try:
-        try:
-            cluster.bring_up()
-        except LabError as error:
-            _fail("the status cluster did not come up", error)
+    with scenario_cluster(TAKEOVER, count=NODES, prefix="olab-st-", what="the status cluster") as (
+        cluster,
+        _,
+    ):
         yield cluster
-    finally:
-        try:
-            cluster.lab.down(graceful=False)
-        finally:
-            if os.environ.get(KEEP):
-                print(f"\nthe status lab's logs are kept in {workdir}")
-            else:
-                shutil.rmtree(workdir, ignore_errors=True)
 
 
 def status(ha: HaCluster, node: str, *options: str) -> tuple[int, str]:

@@ -43,11 +43,10 @@ def agents_for(spec: ClusterSpec) -> tuple[str, ...]:
 
 def shim_version(path: Path) -> str | None:
     """The ocfkit version a shim was written by, from its marker line."""
-    try:
-        with path.open(encoding="utf-8", errors="replace") as stream:
-            stream.readline()
-            marker = stream.readline()
-    except OSError:
+    from ocfkit.shims import marker_line
+
+    marker = marker_line(path)
+    if marker is None:
         return None
     _, found, rest = marker.partition(_MADE_BY)
     if not found:
