@@ -340,9 +340,10 @@ def lock_release_watch(
 def ganesha_state_log(ha: HaCluster, node: str, level: str) -> bool:
     """Set ganesha's COMPONENT_STATE log level on ``node`` (``NIV_DEBUG``, ``NIV_EVENT``).
 
-    At debug level ganesha logs each client a release by address (``2:<VIP>``)
-    compares the address with (``NFS Server V4 match ip <VIP> with
-    (<client owner>)``): its own word on which clients it let go.  Through
+    At debug level ganesha logs each client a release (``2:<VIP>``, or
+    ``2:<owner>`` as the demote sends per client of the address) compares the
+    text with (``NFS Server V4 match ip <text> with (<client owner>)``): its
+    own word on which clients it let go.  Through
     the node's bus from the host, org.ganesha.nfsd.log.component.
     """
     argv = [
@@ -361,6 +362,6 @@ def ganesha_state_log(ha: HaCluster, node: str, level: str) -> bool:
 
 
 def release_matches(lines: list[str]) -> list[str]:
-    """What ganesha's debug log says a release by address compared: ``<ip> with (<owner>)``."""
+    """What ganesha's debug log says a release compared: ``<text> with (<owner>)``."""
     marker = "NFS Server V4 match ip "
     return [line.split(marker, 1)[1] for line in lines if marker in line]

@@ -17,8 +17,11 @@ The ``kill`` path also follows NFSv4.1 clients through both moves
 kill must be reclaimed on the node that takes the address over, and again
 on the home node after the failback (with state first taken while the
 address was away), while a second client is refused the held ranges.
-What they saw goes into the timeline's figures and counts, and what broke
-into :attr:`PathRun.client_problems`.
+The operators' paths (``move``, ``standby``), where the old holder stays
+up, follow one such client through both moves: its open and lock must be
+reclaimed on the new node and again at home, which needs the old holder's
+demote to let go of it.  What they saw goes into the timeline's figures and
+counts, and what broke into :attr:`PathRun.client_problems`.
 """
 
 from __future__ import annotations
@@ -255,12 +258,12 @@ def kill(ha: HaCluster) -> list[PathRun]:
         verdict = w.check(back, list(ha.nodes), records_of=target)
         tl = w.timeline
         if debug:
-            # ganesha's own word on which of its clients the demote's 2:<VIP> let go.
-            tl.observations[f"{target}'s release of {vip} compared"] = release_matches(
-                w.glog[target]
-            )
+            # ganesha's own word on which of its clients the demote's releases let go:
+            # 2:<VIP>, then one 2:<owner> per client that used the address.
+            tl.observations[f"{target}'s releases compared"] = release_matches(w.glog[target])
             released = [ln for ln in w.glog[target] if "recovery release ip" in ln]
-            tl.observations[f"{target}'s release of {vip}"] = len(released)
+            tl.observations[f"{target}'s release calls"] = len(released)
+        released_by_owner(w, target, vip)
         tl.add(f"ganesha.nfsd on {dead} started", t1, "test", dead)
         tl.interval("start to VIP home (sampled, at most)", t1, _latest(verdict))
         failback_gap(w, back)
@@ -281,6 +284,12 @@ def kill(ha: HaCluster) -> list[PathRun]:
         if late is not None:
             late.stop()
     return [first, second]
+
+
+def released_by_owner(watch: Watch, node: str, vip: str) -> None:
+    """The old holder's demote releasing the address's clients by owner, on the timeline."""
+    found = select(watch.lines, node=node, program="ganesha_takeover", contains="released ")
+    watch.timeline.log(f"released {vip}'s clients by owner", found[0] if found else None)
 
 
 def _left(watch: Watch, move: Move) -> float | None:
@@ -445,32 +454,54 @@ def _graceful(
     away: Callable[[], None],
     back: Callable[[], None],
 ) -> list[PathRun]:
-    """A VIP moved away from a healthy home by an operator, then allowed home again."""
-    vip = ha.vips[home]
-    with Watch(ha, name, f"{name} {vip}") as w:
-        t0 = time.time()
-        away()
-        w.wait_vip(vip, target)
-        settle(ha)
-    out = Move(vip, home, home, target)
-    verdict = w.check(out, list(ha.nodes), records_of=home)
-    w.timeline.add(name, t0, "test", home)
-    w.timeline.interval("request to VIP up elsewhere (sampled, at most)", t0, _latest(verdict))
-    failback_gap(w, out)
-    first = PathRun(name, ha.stack.name, w.timeline, [verdict], w.new_failures())
+    """A VIP moved away from a healthy home by an operator, then allowed home again.
 
-    wait_out_of_grace(ha, list(ha.nodes))
-    with Watch(ha, f"{name}: back", f"{name} undone") as w:
-        t1 = time.time()
-        back()
-        w.wait_vip(vip, home)
-        settle(ha)
-    home_again = Move(vip, home, target, home)
-    verdict = w.check(home_again, list(ha.nodes), records_of=target)
-    w.timeline.add(f"{name} undone", t1, "test", home)
-    w.timeline.interval("request to VIP home (sampled, at most)", t1, _latest(verdict))
-    failback_gap(w, home_again)
-    second = PathRun(f"{name}: back", ha.stack.name, w.timeline, [verdict], w.new_failures())
+    The old holder's ganesha stays up on both moves, so they are the moves
+    where its demote must let go of the address's clients: an NFSv4.1
+    client (on a third node) holds an open and a lock through the VIP, and
+    must reclaim both on the new node, then again at home.
+    """
+    vip = ha.vips[home]
+    reader = ha.client_for(home, target)
+    path = shared_file(ha, f"held-{name}")
+    held = Holder.through(ha, "a", reader, vip, path, lock_release_watch(ha, f"held-{name}", vip))
+    held.start(b"written through " + home.encode())
+    try:
+        with Watch(ha, name, f"{name} {vip}") as w:
+            t0 = time.time()
+            away()
+            w.wait_vip(vip, target)
+            held.wait_outcomes(1, RECLAIM_TIMEOUT)
+            settle(ha)
+        out = Move(vip, home, home, target)
+        verdict = w.check(out, list(ha.nodes), records_of=home)
+        w.timeline.add(name, t0, "test", home)
+        released_by_owner(w, home, vip)
+        w.timeline.interval("request to VIP up elsewhere (sampled, at most)", t0, _latest(verdict))
+        failback_gap(w, out)
+        problems = follow(w.timeline, held, 1, target, _left(w, out))
+        first = PathRun(name, ha.stack.name, w.timeline, [verdict], w.new_failures(), problems)
+
+        wait_out_of_grace(ha, list(ha.nodes))
+        with Watch(ha, f"{name}: back", f"{name} undone") as w:
+            t1 = time.time()
+            back()
+            w.wait_vip(vip, home)
+            if held.holds:
+                held.wait_outcomes(2, RECLAIM_TIMEOUT)
+            settle(ha)
+        home_again = Move(vip, home, target, home)
+        verdict = w.check(home_again, list(ha.nodes), records_of=target)
+        w.timeline.add(f"{name} undone", t1, "test", home)
+        released_by_owner(w, target, vip)
+        w.timeline.interval("request to VIP home (sampled, at most)", t1, _latest(verdict))
+        failback_gap(w, home_again)
+        problems = follow(w.timeline, held, 2, home, _left(w, home_again))
+        second = PathRun(
+            f"{name}: back", ha.stack.name, w.timeline, [verdict], w.new_failures(), problems
+        )
+    finally:
+        held.stop()
     return [first, second]
 
 
