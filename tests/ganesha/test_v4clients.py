@@ -219,3 +219,28 @@ def test_a_missing_records_directory_is_an_error(tmp_path: Path) -> None:
     tmp_path.chmod(0o755)
     with pytest.raises(Exception, match="does not exist"):
         NodeClients(str(tmp_path), owner_uid=os.getuid()).records()
+
+
+owners = st.text(alphabet="Linux NFSv4.1 node3ac/\x00", min_size=0, max_size=20)
+hosts = st.sampled_from(["10.0.0.1", "10.0.0.2", "10.0.0.3"])
+
+
+@given(st.lists(st.tuples(hosts, owners), max_size=8), st.sets(hosts))
+def test_a_plan_never_reaches_a_client_that_did_not_use_the_address(
+    records: list[tuple[str, str]], peers: set[str]
+) -> None:
+    """Released as ganesha would (substring), the plan reaches only clients of the peers."""
+    use = AddressUse(
+        peers=peers, records=[RecordedClient(a, o.encode("latin-1")) for a, o in records]
+    )
+    plan = release_plan(use)
+    reached = {
+        (r.address, r.owner)
+        for r in use.records
+        for sent in plan.owners
+        if sent.encode("ascii") in r.owner
+    }
+    assert all(address in peers for address, _ in reached)
+    assert all(sent and sent.isprintable() for sent in plan.owners)
+    users = {r.owner for r in use.records if r.address in peers}
+    assert len(plan.owners) + len(plan.kept) == len(users)
