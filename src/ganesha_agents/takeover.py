@@ -91,7 +91,9 @@ class TakeoverParameters(Parameters):
         shortdesc="Seconds one grace step may take",
         longdesc=(
             "The most a grace call and its confirmation (get_grace) may take together, retries "
-            "included.  A node that other nodes cannot wait for longer is reported and skipped."
+            "included.  A node that other nodes cannot wait for longer is reported and skipped.  "
+            "On a demote, the release of the address's clients by owner that follows gets as "
+            "much again."
         ),
     )
     pid_file: str | None = pid_file_parameter("")
