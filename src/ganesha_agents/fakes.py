@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ganesha_agents.backends.errors import GaneshaDBusError, GaneshaNotRunning, GraceNotConfirmed
+from ganesha_agents.backends.v4clients import AddressUse, RecordedClient
 from ocfkit import GenericError
 
 if TYPE_CHECKING:
@@ -152,6 +153,10 @@ class FakeNFSDaemon:
         self.failures_left = 0
         self.failure_reason = "org.freedesktop.DBus.Error.NoReply: timed out"
         self._grace_until: float | None = None
+        #: The NFSv4 clients holding state here, by owner string, and what each holds.
+        self.clients: dict[str, str] = {}
+        #: Owners a ``2:`` call expired, in order.
+        self.released: list[str] = []
 
     def kill(self) -> None:
         self.alive = False
@@ -185,7 +190,15 @@ class FakeNFSDaemon:
         )
         if not self.graceless:
             self._grace_until = self.clock.monotonic() + self.grace_period
+        if event == "2":
+            self._release(address)
         return "Started grace period"
+
+    def _release(self, text: str) -> None:
+        """As ganesha 4.3's ``ip_match``: every owner containing ``text``; all for an empty one."""
+        for owner in [o for o in self.clients if text in o]:
+            del self.clients[owner]
+            self.released.append(owner)
 
     def in_grace(self, *, budget: float | None = None) -> bool:
         self._answerable("get_grace()", budget)
@@ -271,6 +284,39 @@ class NodeAddressRecords:
         self.store.check()
         self.store.holders[address] = root
         self.store.history.append((self.store.clock.monotonic(), address, root))
+
+
+class FakeAddressClients:
+    """A node's sockets and recovery records, as lists; satisfies ``AddressClients``.
+
+    ``connect(client, address)`` records a client host's connection to an
+    address; ``record(client, owner)`` a recovery record.  ``failure`` makes
+    :meth:`use_of` raise it; ``delay`` makes it take that long (clock time).
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.connections: set[tuple[str, str]] = set()
+        self.recorded: list[RecordedClient] = []
+        self.failure: Exception | None = None
+        self.delay = 0.0
+        self.asked: list[str] = []
+
+    def connect(self, client: str, address: str) -> None:
+        self.connections.add((client, address))
+
+    def record(self, client: str, owner: str | bytes) -> None:
+        raw = owner.encode() if isinstance(owner, str) else owner
+        self.recorded.append(RecordedClient(client, raw))
+
+    def use_of(self, address: str) -> AddressUse:
+        self.asked.append(address)
+        if self.delay:
+            self.clock.sleep(self.delay)
+        if self.failure is not None:
+            raise self.failure
+        peers = {client for client, local in self.connections if local == address}
+        return AddressUse(peers=peers, records=list(self.recorded))
 
 
 class Crash(BaseException):

@@ -15,8 +15,12 @@ Pacemaker runs three steps in order before the address is configured:
    when the move has a demote (the old holder alive, or lost and fenced by
    the cluster); at the pre-promote one when it has none (the holder fenced
    from outside);
-2. demote on the old holder, if it is alive: ``2:<ADDR>`` releases the
-   clients of the address there (CTDB's ``releaseip``);
+2. demote on the old holder, if it is alive: ``2:<ADDR>`` puts it in grace
+   and releases the NFSv4.0 clients of the address there, then one
+   ``2:<owner>`` per NFSv4.1 client that used the address (found from its
+   sockets and ganesha's recovery records, :mod:`ganesha_agents.backends.v4clients`)
+   releases their opens and locks, so the new holder can grant their
+   reclaims (CTDB's ``releaseip``);
 3. promote on the new holder: it takes over the clients recorded for the
    address (``5:<ADDR>``, CTDB's ``takeip``), confirms it is in grace, and
    only then records itself as the address's holder.  A node that cannot be
@@ -52,7 +56,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from ganesha_agents.backends.protocols import AddressRecords
+    from ganesha_agents.backends.protocols import AddressClients, AddressRecords
+    from ganesha_agents.backends.v4clients import AddressUse
 
 PLAIN_GRACE = "0:"
 RELEASE = "2:"
@@ -89,7 +94,9 @@ class TakeoverParameters(Parameters):
         shortdesc="Seconds one grace step may take",
         longdesc=(
             "The most a grace call and its confirmation (get_grace) may take together, retries "
-            "included.  A node that other nodes cannot wait for longer is reported and skipped."
+            "included.  A node that other nodes cannot wait for longer is reported and skipped.  "
+            "On a demote, the release of the address's clients by owner that follows gets as "
+            "much again."
         ),
     )
     pid_file: str | None = pid_file_parameter("")
@@ -112,14 +119,26 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
     notify_events = frozenset({"pre-demote", "pre-promote"})
     notify_settled_by = {"pre-promote": "demote"}
 
-    def __init__(self, *, records: AddressRecords | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        records: AddressRecords | None = None,
+        clients: AddressClients | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._records = records
+        self._clients = clients
 
     @classmethod
     def conformance_factory(cls) -> Callable[[], GaneshaAgent[Any]]:
         """A healthy simulated node whose address records are in memory."""
-        from ganesha_agents.fakes import FakeAddressRecords, FakeAttributeStore, FakeNFSDaemon
+        from ganesha_agents.fakes import (
+            FakeAddressClients,
+            FakeAddressRecords,
+            FakeAttributeStore,
+            FakeNFSDaemon,
+        )
         from ocfkit.testing import FakeClock, MemoryStateStore
 
         clock = FakeClock()
@@ -132,6 +151,7 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
                 attributes=FakeAttributeStore(clock).for_node("node1"),
                 daemon=daemon,
                 records=records.for_node("node1"),
+                clients=FakeAddressClients(clock),
                 clock=clock,
                 state_store=state,
                 node_name="node1",
@@ -153,6 +173,17 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
 
             self._records = AddressLinks(self.params.ha_vol_mnt, self.node_name)
         return self._records
+
+    @property
+    def clients(self) -> AddressClients | None:
+        """Who used the address here (sockets, recovery records); None without records."""
+        if self._clients is None and self.params.ha_vol_mnt:
+            from ganesha_agents.backends.v4clients import NodeClients
+
+            records = self.records
+            assert records is not None
+            self._clients = NodeClients(records.own_root())
+        return self._clients
 
     @property
     def promoted(self) -> bool:
@@ -215,21 +246,27 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
         The address has already stopped here.  ``2:<ADDR>`` also starts grace,
         which matters when this node stays up (a move, standby): it is one of
         the servers that must be in grace before the address answers elsewhere,
-        and the grace round of the other nodes leaves it out.  A failure is
-        logged, never returned: a failed demote would only add a recovery to
-        the move.
+        and the grace round of the other nodes leaves it out.  Then the clients
+        that used the address are released by owner (:meth:`release_clients`),
+        or their locks would stay here, in the kernel of a shared file system
+        too, until their lease runs out, and the new holder would refuse their
+        reclaims meanwhile.  A failure is logged, never returned: a failed
+        demote would only add a recovery to the move.
         """
         if self.started:
             self.state.write(UNPROMOTED)
-        if self._daemon_alive():
-            try:
-                self.daemon.enter_grace(RELEASE + self.params.ip, budget=self.params.grace_budget)
-            except OCFError as error:
-                self.log.error(
-                    "releasing %s here failed, and this ganesha.nfsd is NOT confirmed in grace: %s",
-                    self.params.ip,
-                    error.reason,
-                )
+        if not self._daemon_alive():
+            return ExitCode.SUCCESS
+        try:
+            self.daemon.enter_grace(RELEASE + self.params.ip, budget=self.params.grace_budget)
+        except OCFError as error:
+            self.log.error(
+                "releasing %s here failed, and this ganesha.nfsd is NOT confirmed in grace: %s",
+                self.params.ip,
+                error.reason,
+            )
+            return ExitCode.SUCCESS
+        self.release_clients()
         return ExitCode.SUCCESS
 
     @action(timeout=20)
@@ -263,6 +300,90 @@ class GaneshaTakeover(GaneshaAgent[TakeoverParameters]):
                 error.reason,
             )
         return ExitCode.SUCCESS
+
+    # ----------------------------------------------------------------- clients
+
+    def release_clients(self) -> None:
+        """``2:<owner>`` for every client that used the address here, within ``grace_budget``.
+
+        ganesha expires each client whose owner contains the text (its
+        opens, locks and sessions go, its recovery record stays, so the new
+        holder's takeover still lets it reclaim).  What cannot be released in
+        time, or by name, keeps its state here until its lease runs out.
+        """
+        clients = self.clients
+        if clients is None:
+            return
+        ip = self.params.ip
+        end = self.clock.monotonic() + self.params.grace_budget
+        use = self._use_of(clients, ip, self.params.grace_budget)
+        if use is None:
+            return
+        from ganesha_agents.backends.v4clients import release_plan
+
+        plan = release_plan(use)
+        for reason in plan.kept:
+            self.log.warning(
+                "a client of %s keeps its state here until its lease runs out: %s", ip, reason
+            )
+        released: list[str] = []
+        for number, owner in enumerate(plan.owners):
+            left = end - self.clock.monotonic()
+            if left <= 0:
+                self.log.error(
+                    "out of time releasing the clients of %s: %d keep their state here until "
+                    "their lease runs out",
+                    ip,
+                    len(plan.owners) - number,
+                )
+                break
+            try:
+                self.daemon.grace(RELEASE + owner, budget=left)
+            except OCFError as error:
+                self.log.error("the client %r of %s not released: %s", owner, ip, error.reason)
+                continue
+            released.append(owner)
+        if released:
+            self.log.info(
+                "released %d client(s) of %s here: %s",
+                len(released),
+                ip,
+                ", ".join(repr(o) for o in released),
+            )
+        elif not plan.kept:
+            self.log.info("no client of %s to release here by owner", ip)
+
+    def _use_of(self, clients: AddressClients, ip: str, seconds: float) -> AddressUse | None:
+        """``clients.use_of(ip)``, given up after ``seconds`` (a hung shared volume)."""
+        import threading
+
+        outcome: list[AddressUse | OCFError | OSError] = []
+
+        def look() -> None:
+            try:
+                outcome.append(clients.use_of(ip))
+            except (OCFError, OSError) as error:
+                outcome.append(error)
+
+        worker = threading.Thread(target=look, name="address-clients", daemon=True)
+        worker.start()
+        worker.join(seconds)
+        if not outcome:
+            self.log.error(
+                "the clients of %s here could not be listed within %gs: they keep their state "
+                "here until their lease runs out",
+                ip,
+                seconds,
+            )
+            return None
+        found = outcome[0]
+        if isinstance(found, OCFError):
+            self.log.error("the clients of %s here cannot be listed: %s", ip, found.reason)
+            return None
+        if isinstance(found, OSError):
+            self.log.error("the clients of %s here cannot be listed: %s", ip, found)
+            return None
+        return found
 
     # ----------------------------------------------------------------- records
 

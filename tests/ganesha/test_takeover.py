@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 
 import attrs
 import pytest
 
-from ganesha_agents.fakes import FakeAddressRecords, FakeAttributeStore, FakeNFSDaemon
+from ganesha_agents.backends.v4clients import AddressUse
+from ganesha_agents.fakes import (
+    FakeAddressClients,
+    FakeAddressRecords,
+    FakeAttributeStore,
+    FakeNFSDaemon,
+)
 from ganesha_agents.takeover import GaneshaTakeover
 from ocfkit import ExitCode, GenericError
 from ocfkit.testing import AgentRunner, FakeClock, MemoryStateStore, OCFEnv, Result
@@ -25,12 +33,15 @@ class Cluster:
     records: FakeAddressRecords
     daemons: dict[str, FakeNFSDaemon]
     states: dict[str, MemoryStateStore]
+    #: Each node's sockets and recovery records, for the demote's release by owner.
+    clients: dict[str, FakeAddressClients] = attrs.field(factory=dict)
 
     def agent(self, node: str) -> Callable[[], GaneshaTakeover]:
         return lambda: GaneshaTakeover(
             attributes=self.attributes.for_node(node),
             daemon=self.daemons[node],
             records=self.records.for_node(node),
+            clients=self.clients.get(node),
             clock=self.clock,
             state_store=self.states[node],
             node_name=node,
@@ -114,6 +125,7 @@ def cluster() -> Cluster:
         records=records,
         daemons=daemons,
         states={node: MemoryStateStore() for node in NODES},
+        clients={node: FakeAddressClients(clock) for node in NODES},
     )
 
 
@@ -377,3 +389,144 @@ def test_an_instance_started_in_the_move_enters_grace_at_the_pre_promote_round(
     )
     assert cluster.run("node3", "notify", env).code == ExitCode.SUCCESS
     assert cluster.calls("node3") == ["0:"]
+
+
+# ------------------------------------------------- the demote releases the address's clients
+
+OWN_VIP = "192.0.2.11"
+A = "Linux NFSv4.1 node3 a"
+C = "Linux NFSv4.1 node4 c"
+D = "Linux NFSv4.1 node5"
+
+
+def failed_over_with_clients(cluster: Cluster) -> None:
+    """The address on node1 after node2's ganesha died; a and c hold locks through it there,
+    d holds one through node1's own address."""
+    cluster.start_everywhere()
+    cluster.move("node2", demote=None)
+    cluster.daemons["node2"].kill()
+    cluster.move("node1", demote="node2")
+    cluster.daemons["node2"].revive()
+    cluster.clock.advance(200)
+    here = cluster.clients["node1"]
+    for host, owner, address in (
+        ("198.51.100.3", A, VIP),
+        ("198.51.100.4", C, VIP),
+        ("198.51.100.5", D, OWN_VIP),
+    ):
+        here.connect(host, address)
+        here.record(host, owner)
+        cluster.daemons["node1"].clients[owner] = "a write lock on bytes 0-63"
+
+
+def test_failback_releases_the_clients_that_used_the_address_by_owner(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    results = cluster.move("node2", demote="node1")
+    assert results["demote"].code == ExitCode.SUCCESS
+    assert results["promote"].code == ExitCode.SUCCESS
+    old = cluster.daemons["node1"]
+    assert cluster.calls("node1")[-3:] == [f"2:{VIP}", f"2:{A}", f"2:{C}"]
+    assert old.released == [A, C], "their locks are gone from the old holder"
+    assert list(old.clients) == [D], "a client of the node's own address keeps its state"
+    assert results["demote"].logged("released 2 client(s)")
+    assert cluster.daemons["node2"].grace_calls[-1].argument == f"5:{VIP}"
+
+
+def test_an_owner_another_client_s_owner_contains_is_left_to_its_lease(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    here = cluster.clients["node1"]
+    here.connect("198.51.100.6", VIP)
+    here.record("198.51.100.6", "Linux NFSv4.1 node")  # part of every other owner here
+    results = cluster.move("node2", demote="node1")
+    assert cluster.daemons["node1"].released == [A, C]
+    assert results["demote"].logged("keeps its state here until its lease runs out")
+
+
+def test_clients_that_cannot_be_listed_are_left_to_their_lease(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    cluster.clients["node1"].failure = GenericError("v4recov: Transport endpoint is not connected")
+    results = cluster.move("node2", demote="node1")
+    assert results["demote"].code == ExitCode.SUCCESS
+    assert results["demote"].logged("cannot be listed")
+    assert cluster.calls("node1")[-1] == f"2:{VIP}"
+    assert cluster.daemons["node1"].released == []
+
+
+def test_the_releases_stop_at_the_budget(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    cluster.clients["node1"].delay = 5.0  # longer than grace_budget (3)
+    results = cluster.move("node2", demote="node1")
+    assert results["demote"].code == ExitCode.SUCCESS
+    assert results["demote"].logged("out of time releasing the clients")
+    assert cluster.daemons["node1"].released == []
+    assert results["promote"].code == ExitCode.SUCCESS
+
+
+def test_a_refused_release_does_not_stop_the_others(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    old = cluster.daemons["node1"]
+    original = old.grace
+
+    def refuse_a(argument: str, *, budget: float | None = None) -> str:
+        if argument == f"2:{A}":
+            old.fail_next(1)
+        return original(argument, budget=budget)
+
+    old.grace = refuse_a  # type: ignore[method-assign]
+    results = cluster.move("node2", demote="node1")
+    assert results["demote"].code == ExitCode.SUCCESS
+    assert results["demote"].logged(f"the client {A!r} of {VIP} not released")
+    assert old.released == [C]
+
+
+def test_no_release_by_owner_when_the_address_s_release_failed(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    cluster.daemons["node1"].fail_next(5)
+    results = cluster.move("node2", demote="node1")
+    assert results["demote"].code == ExitCode.SUCCESS
+    assert results["demote"].logged("NOT confirmed in grace")
+    assert cluster.daemons["node1"].released == []
+    assert cluster.clients["node1"].asked == []
+
+
+def test_a_dead_old_holder_is_not_asked_for_its_clients(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    cluster.daemons["node1"].kill()
+    results = cluster.move("node2", demote="node1")
+    assert results["demote"].code == ExitCode.SUCCESS
+    assert cluster.clients["node1"].asked == []
+
+
+class HungClients:
+    """Records on a volume that never answers: ``use_of`` blocks until released."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def use_of(self, address: str) -> AddressUse:
+        self.gate.wait(30)
+        return AddressUse()
+
+
+def test_a_hung_volume_holds_the_demote_no_longer_than_the_budget(cluster: Cluster) -> None:
+    failed_over_with_clients(cluster)
+    hung = HungClients()
+    agent = GaneshaTakeover(
+        attributes=cluster.attributes.for_node("node1"),
+        daemon=cluster.daemons["node1"],
+        records=cluster.records.for_node("node1"),
+        clients=hung,
+        clock=cluster.clock,
+        state_store=cluster.states["node1"],
+        node_name="node1",
+    )
+    began = time.monotonic()
+    try:
+        result = AgentRunner(lambda: agent).invoke(
+            "demote", environment("node1").params(grace_budget="1")
+        )
+    finally:
+        hung.gate.set()
+    assert time.monotonic() - began < 5
+    assert result.code == ExitCode.SUCCESS
+    assert result.logged("could not be listed within 1s")

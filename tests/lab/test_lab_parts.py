@@ -133,6 +133,31 @@ def test_ganesha_conf_keeps_grace_real() -> None:
     assert "Path = /w/nodes/node1/ganesha/export;" in text
 
 
+def test_ganesha_conf_with_a_shared_export_names_the_node_apart() -> None:
+    """Every node exports one directory at /export (id 1); its own at /node (id 2)."""
+    text = render.ganesha_conf(
+        recovery_root=Path("/w/state/node1"),
+        export_path=Path("/w/shared/export"),
+        grace_period=7,
+        lease_lifetime=5,
+        clients="192.168.77.0/24",
+        node_export=Path("/w/nodes/node1/ganesha/export"),
+    )
+    blocks = text.split("EXPORT {")[1:]
+    assert len(blocks) == 2
+    assert "Export_Id = 1;" in blocks[0] and "Pseudo = /export;" in blocks[0]
+    assert "Path = /w/shared/export;" in blocks[0]
+    assert "Export_Id = 2;" in blocks[1] and "Pseudo = /node;" in blocks[1]
+    assert "Path = /w/nodes/node1/ganesha/export;" in blocks[1]
+    assert all("Clients = 192.168.77.0/24;" in block for block in blocks)
+
+
+@pytest.mark.parametrize("path", ["relative/export", "/w/../etc", "/w/a b", "/w/x;y"])
+def test_a_shared_export_ganesha_conf_would_misread_is_refused(tmp_path: Path, path: str) -> None:
+    with pytest.raises(ValueError, match="shared_export"):
+        Lab(tmp_path / "lab", 2, ganesha=True, shared_export=path)
+
+
 # -- holder plan ---------------------------------------------------------------------------
 
 

@@ -11,8 +11,12 @@ The lab is laid out as a real deployment: every node's ganesha keeps its
 recovery records on one shared state volume (a directory of the lab's that
 every node sees at the same path, as a GlusterFS volume is mounted), in
 GlusterFS 3.7's layout (:mod:`ganesha_agents.state_volume`), with
-``Clustered = false`` so records land where a takeover reads them.  What
-runs on it (agents and configuration) is a :class:`~tests.scenarios.stack.Stack`.
+``Clustered = false`` so records land where a takeover reads them.  Every
+node exports one directory of the lab's at ``/export`` (the data volume,
+the same directory and export id everywhere, so a file handle from one node
+is valid on the next); each node's own directory, at ``/node``, holds the
+file that says which node served a read.  What runs on it (agents and
+configuration) is a :class:`~tests.scenarios.stack.Stack`.
 """
 
 from __future__ import annotations
@@ -48,7 +52,10 @@ PACEMAKER_ENV = {
     "HA_DATEFMT": "%F %T.%N ",
     "TZ": "UTC",
 }
+#: In each node's own export (``/node``): ``served by <node>``.
 EXPORT_FILE = "who"
+#: Where a client finds the directory every node exports.
+SHARED_PSEUDO = "/export"
 ATTRIBUTES = ("grace-active", "ganesha-active")
 MON_INTERVAL = 10.0
 
@@ -56,6 +63,15 @@ MON_INTERVAL = 10.0
 def volume_of(workdir: str | Path) -> Path:
     """The lab's shared state volume."""
     return Path(workdir) / "state-volume"
+
+
+def shared_export_of(workdir: str | Path) -> Path:
+    """The directory every node exports at /export: the lab's data volume.
+
+    Inside a directory only root may enter (0700), as each node's own export
+    is: the export is read-write with root not squashed.
+    """
+    return Path(workdir) / "data" / "export"
 
 
 def cluster_spec(lab: Lab, stack: Stack) -> ClusterSpec:
@@ -91,6 +107,10 @@ def new_lab(workdir: str, stack: Stack = COMPAT, count: int = NODE_COUNT) -> Lab
     volume.mkdir(mode=0o755, exist_ok=True)
     nodes = tuple(f"node{i}" for i in range(1, count + 1))
     state_volume.create(volume, nodes)
+    shared = shared_export_of(workdir)
+    shared.parent.mkdir(mode=0o700, exist_ok=True)
+    shared.parent.chmod(0o700)
+    shared.mkdir(mode=0o755, exist_ok=True)
     return Lab(
         workdir,
         count,
@@ -101,6 +121,7 @@ def new_lab(workdir: str, stack: Stack = COMPAT, count: int = NODE_COUNT) -> Lab
         recovery_root=state_volume.recovery_root(volume, "{node}"),
         clustered=False,
         ganesha_pid_file=stack.ganesha_pid_file,
+        shared_export=str(shared),
     )
 
 
@@ -119,6 +140,7 @@ class HaCluster:
         self.vips = {node.name: str(node.ip) for node in self.spec.nodes}
         self.logs = NodeLogs(lab)
         self.volume = volume_of(lab.workdir)
+        self.shared = shared_export_of(lab.workdir)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -168,7 +190,7 @@ class HaCluster:
         return self.bring_up()
 
     def set_up(self, *, load: bool = True) -> None:
-        """The stack's agents, a file to read per export, then (with ``load``) the configuration."""
+        """The stack's agents, a file in each node's own export, then (``load``) the CIB."""
         if self.stack.agents is not None:
             self.lab.install_agents(self.stack.provider, list(self.stack.agents))
         if self.stack.scripts is not None:
@@ -330,8 +352,8 @@ class HaCluster:
     # -- clients -------------------------------------------------------------------------
 
     def nfs_read(self, client: str, address: str) -> subprocess.CompletedProcess[str]:
-        """An NFSv4 read of the export's file, by a client inside ``client``'s namespace."""
-        url = f"nfs://{address}/export/{EXPORT_FILE}?version=4"
+        """An NFSv4 read of the node's own file (who served it), by a client inside ``client``."""
+        url = f"nfs://{address}/node/{EXPORT_FILE}?version=4"
         try:
             return self.lab.exec(client, ["nfs-cat", url], timeout=30)
         except LabError as error:

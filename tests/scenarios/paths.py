@@ -11,6 +11,17 @@ Paths: ``kill`` (kill -9 ganesha.nfsd), ``link`` (a node's link cut: the
 cluster fences it), ``fence`` (``stonith_admin --reboot`` from another node),
 ``move`` (``crm_resource --move`` then ``--clear``), ``standby`` (node
 standby, then back), ``two`` (two daemons killed at once).
+
+The ``kill`` path also follows NFSv4.1 clients through both moves
+(:mod:`tests.scenarios.clients`): state held through the VIP before the
+kill must be reclaimed on the node that takes the address over, and again
+on the home node after the failback (with state first taken while the
+address was away), while a second client is refused the held ranges.
+The operators' paths (``move``, ``standby``), where the old holder stays
+up, follow one such client through both moves: its open and lock must be
+reclaimed on the new node and again at home, which needs the old holder's
+demote to let go of it.  What they saw goes into the timeline's figures and
+counts, and what broke into :attr:`PathRun.client_problems`.
 """
 
 from __future__ import annotations
@@ -21,6 +32,16 @@ from dataclasses import dataclass, field
 
 from ganesha_agents import state_volume
 from ocfkit.lab.recorder import Recorder
+from tests.scenarios.clients import (
+    Holder,
+    ganesha_state_log,
+    granted,
+    handles,
+    lock_release_watch,
+    release_matches,
+    shared_file,
+    witness,
+)
 from tests.scenarios.evidence import also_on, fence_complete, vip_added
 from tests.scenarios.ha import GRACE_PERIOD, HaCluster, vip_resource
 from tests.scenarios.logs import LogLine, select
@@ -29,6 +50,10 @@ from tests.scenarios.timeline import Timeline
 
 #: How long a VIP may take to come up elsewhere before the path gives up on it.
 MOVE_TIMEOUT = 60.0
+#: How long a client may take to notice a move and reclaim (or be refused).
+RECLAIM_TIMEOUT = 30.0
+#: How long the evidence of a refused reclaim is followed (the old holder's lock, until it goes).
+EVIDENCE_TIMEOUT = 40.0
 
 
 @dataclass
@@ -40,6 +65,9 @@ class PathRun:
     timeline: Timeline
     verdicts: list[Verdict] = field(default_factory=list)
     new_failures: list[str] = field(default_factory=list)
+    #: What the NFS clients met that HA must not give them: a refused reclaim,
+    #: a lock granted to another client, data lost, handles that differ by node.
+    client_problems: list[str] = field(default_factory=list)
 
     @property
     def violations(self) -> list[str]:
@@ -158,38 +186,214 @@ def settle(ha: HaCluster) -> None:
 
 
 def kill(ha: HaCluster) -> list[PathRun]:
-    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback."""
+    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback.
+
+    A client inside node3 holds an open and a write lock on the shared
+    export through node2's VIP; it must reclaim both on node1 after the
+    kill, and on node2 after the failback, where a second client (inside
+    node4) that took its state while the address was on node1 must reclaim
+    too.  The witness, inside node4, asks for the held range before, during
+    and after each grace.
+    """
     dead = "node2"
     target, vip = ha.failover_target(dead), ha.vips[dead]
     others = ha.others(dead)
-    with Watch(ha, "kill", f"kill -9 ganesha.nfsd on {dead}") as w:
-        t0 = time.time()
-        ha.lab.kill_ganesha(dead)
-        w.wait_vip(vip, target)
-        settle(ha)
-    out = Move(vip, dead, dead, target)
-    verdict = w.check(out, others, records_of=dead)
-    tl = w.timeline
-    tl.add(f"ganesha.nfsd on {dead} killed", t0, "test", dead)
-    detected = tl.log("ganesha_mon: ganesha.nfsd is not running", detection(w.lines, dead))
-    tl.interval("kill to detection", t0, detected)
-    tl.interval("detection to VIP up", detected, verdict.up.earliest if verdict.up else None)
-    tl.interval("kill to VIP up (sampled, at most)", t0, verdict.up.latest if verdict.up else None)
-    first = PathRun("kill", ha.stack.name, tl, [verdict], w.new_failures())
+    reader = ha.client_for(dead, target)
+    other = ha.client_for(dead, target, reader)
+    path_a, path_c = shared_file(ha, "held-a"), shared_file(ha, "held-c")
+    same = handles(ha, reader, path_a)
+    problems: list[str] = []
+    if len(set(same.values())) != 1:
+        problems.append(f"{path_a}'s file handle differs between nodes: {same}")
+    held = Holder.through(ha, "a", reader, vip, path_a, lock_release_watch(ha, "held-a", vip))
+    held.start(b"written through " + dead.encode())
+    late: Holder | None = None
+    try:
+        before = witness(ha, other, vip, path_a)
+        with Watch(ha, "kill", f"kill -9 ganesha.nfsd on {dead}") as w:
+            t0 = time.time()
+            ha.lab.kill_ganesha(dead)
+            w.wait_vip(vip, target)
+            held.wait_outcomes(1, RECLAIM_TIMEOUT)
+            during = witness(ha, other, vip, path_a)
+            during_grace = ha.lab.ganesha_in_grace(target)
+            settle(ha)
+        out = Move(vip, dead, dead, target)
+        verdict = w.check(out, others, records_of=dead)
+        tl = w.timeline
+        tl.add(f"ganesha.nfsd on {dead} killed", t0, "test", dead)
+        detected = tl.log("ganesha_mon: ganesha.nfsd is not running", detection(w.lines, dead))
+        tl.interval("kill to detection", t0, detected)
+        tl.interval("detection to VIP up", detected, verdict.up.earliest if verdict.up else None)
+        tl.interval(
+            "kill to VIP up (sampled, at most)", t0, verdict.up.latest if verdict.up else None
+        )
+        tl.observations[f"{path_a}'s file handle by node"] = {
+            node: fh.hex() if isinstance(fh, bytes) else fh for node, fh in same.items()
+        }
+        problems += follow(tl, held, 1, target, t0)
+        wait_out_of_grace(ha, others)
+        after = witness(ha, other, vip, path_a)
+        problems += witnessed(tl, held, target, before, during, during_grace, after)
+        first = PathRun("kill", ha.stack.name, tl, [verdict], w.new_failures(), problems)
 
-    wait_out_of_grace(ha, others)
-    with Watch(ha, "kill: failback", f"ganesha.nfsd started again on {dead}") as w:
-        t1 = time.time()
-        ha.lab.start_ganesha(dead)
-        w.wait_vip(vip, dead)
-        settle(ha)
-    back = Move(vip, dead, target, dead)
-    verdict = w.check(back, list(ha.nodes), records_of=target)
-    w.timeline.add(f"ganesha.nfsd on {dead} started", t1, "test", dead)
-    w.timeline.interval("start to VIP home (sampled, at most)", t1, _latest(verdict))
-    failback_gap(w, back)
-    second = PathRun("kill: failback", ha.stack.name, w.timeline, [verdict], w.new_failures())
+        # A client whose state was first taken on node1, while the address was there.
+        late = Holder.through(ha, "c", other, vip, path_c, lock_release_watch(ha, "held-c", vip))
+        late.start(b"written through " + target.encode())
+        problems = []
+        debug = ganesha_state_log(ha, target, "NIV_DEBUG")
+        with Watch(ha, "kill: failback", f"ganesha.nfsd started again on {dead}") as w:
+            t1 = time.time()
+            ha.lab.start_ganesha(dead)
+            w.wait_vip(vip, dead)
+            if held.holds:
+                held.wait_outcomes(2, RECLAIM_TIMEOUT)
+            late.wait_outcomes(1, RECLAIM_TIMEOUT)
+            during = witness(ha, other, vip, path_a)
+            during_grace = ha.lab.ganesha_in_grace(dead)
+            settle(ha)
+        if debug:
+            ganesha_state_log(ha, target, "NIV_EVENT")
+        back = Move(vip, dead, target, dead)
+        verdict = w.check(back, list(ha.nodes), records_of=target)
+        tl = w.timeline
+        if debug:
+            # ganesha's own word on which of its clients the demote's releases let go:
+            # 2:<VIP>, then one 2:<owner> per client that used the address.
+            tl.observations[f"{target}'s releases compared"] = release_matches(w.glog[target])
+            released = [ln for ln in w.glog[target] if "recovery release ip" in ln]
+            tl.observations[f"{target}'s release calls"] = len(released)
+        released_by_owner(w, target, vip)
+        tl.add(f"ganesha.nfsd on {dead} started", t1, "test", dead)
+        tl.interval("start to VIP home (sampled, at most)", t1, _latest(verdict))
+        failback_gap(w, back)
+        left = _left(w, back)
+        problems += follow(tl, held, 2, dead, left)
+        problems += follow(tl, late, 1, dead, left)
+        wait_out_of_grace(ha, [dead])
+        after = witness(ha, other, vip, path_a)
+        problems += witnessed(tl, held, dead, None, during, during_grace, after)
+        after_c = witness(ha, reader, vip, path_c)
+        tl.observations[f"witness on {path_c} after grace"] = after_c
+        tl.count("conflicting lock grants", int(late.holds and granted(after_c)))
+        if late.holds and granted(after_c):
+            problems.append(f"a second client was granted {path_c}'s lock held by client c")
+        second = PathRun("kill: failback", ha.stack.name, tl, [verdict], w.new_failures(), problems)
+    finally:
+        held.stop()
+        if late is not None:
+            late.stop()
     return [first, second]
+
+
+def released_by_owner(watch: Watch, node: str, vip: str) -> None:
+    """The old holder's demote releasing the address's clients by owner, on the timeline."""
+    found = select(watch.lines, node=node, program="ganesha_takeover", contains="released ")
+    watch.timeline.log(f"released {vip}'s clients by owner", found[0] if found else None)
+
+
+def _left(watch: Watch, move: Move) -> float | None:
+    """When the address left its holder (the first sample without it), for the outage."""
+    assert move.source is not None
+    gone = also_on(move.source)
+    left = watch.rec.first("vip", move.vip, lambda v: not gone(v), watch.timeline.t0)
+    return left.earliest if left is not None else None
+
+
+def follow(
+    tl: Timeline, holder: Holder, number: int, server: str, fault: float | None
+) -> list[str]:
+    """The ``number``-th recovery of ``holder`` (on ``server``) on the timeline; its problems."""
+    name = f"client {holder.name}"
+    if holder.outcomes() < number:
+        if holder.refused:
+            tl.observations[f"{name} on {server}"] = "nothing to reclaim: lost at an earlier move"
+            return []
+        tl.count("reclaims not attempted")
+        return [f"{name} did not notice the move to {server} within {RECLAIM_TIMEOUT:.0f}s"]
+    ended = (holder.recoveries + holder.refused)[number - 1]
+    for when, how in holder.losses[number - 1 : number]:
+        tl.add(f"{name}: read failed ({how})", when, "client", holder.node)
+    steps = " ".join(
+        f"{s.name}={s.outcome} ({s.duration * 1000:.0f} ms, {s.attempts}x)" for s in ended.steps
+    )
+    tl.observations[f"{name} on {server}"] = steps
+    if ended.last_ok_before is not None:
+        tl.add(f"{name}: last op answered", ended.last_ok_before, "client", holder.node)
+    if not ended.ok:
+        tl.count("reclaims refused")
+        status = ended.steps[-1].outcome if ended.steps else "?"
+        tl.count(f"reclaim refused at {ended.failed_step}: {status}")
+        if ended.steps:
+            last = ended.steps[-1]
+            refused = last.started + last.duration
+            tl.add(
+                f"{name}: {ended.failed_step} refused ({status})", refused, "client", holder.node
+            )
+            if fault is not None:
+                tl.figure(f"{name}: fault to refusal", refused - fault)
+        holder.wait_evidence(EVIDENCE_TIMEOUT)
+        for what, value in holder.evidence.items():
+            tl.observations[f"{name}: {what}"] = value
+        retried = holder.evidence.get("reclaim retried once the locks were gone")
+        if retried is not None:
+            tl.count(f"refused reclaims retried once the old holder's lock went: {retried}")
+        return [f"{name}'s reclaim on {server} refused at {ended.failed_step}: {ended.error}"]
+    tl.count("reclaims granted")
+    tl.add(
+        f"{name}: read through the reclaimed state",
+        ended.first_ok_after or 0,
+        "client",
+        holder.node,
+    )
+    tl.figure(
+        f"{name}: outage (last op answered to first read on the reclaimed state)", ended.outage
+    )
+    if fault is not None and ended.first_ok_after is not None:
+        tl.figure(
+            f"{name}: fault to first read on the reclaimed state", ended.first_ok_after - fault
+        )
+    if ended.mode != "reclaimed":
+        return [f"{name} on {server}: {ended.mode}, not a reclaim ({steps})"]
+    if not ended.data_intact:
+        return [f"{name} on {server}: the data read after the reclaim is not what was written"]
+    return []
+
+
+def witnessed(
+    tl: Timeline,
+    holder: Holder,
+    server: str,
+    before: dict[str, str] | None,
+    during: dict[str, str],
+    during_grace: bool | None,
+    after: dict[str, str],
+) -> list[str]:
+    """What the second client was answered for ``holder``'s range; grants are conflicts."""
+    problems: list[str] = []
+    name = f"client {holder.name}"
+    asked = {"before the move": before, "in grace": during, "after grace": after}
+    conflicts = 0
+    for when, answers in asked.items():
+        if answers is None:
+            continue
+        tl.observations[f"witness on {holder.path} {when} ({server})"] = answers
+        if granted(answers) and holder.holds:
+            conflicts += 1
+            problems.append(f"a second client was granted {name}'s lock {when} on {server}")
+    tl.count("conflicting lock grants", conflicts)
+    if not holder.holds:
+        return problems
+    if during_grace and "NFS4ERR_GRACE" not in (during.get("lockt"), during.get("open")):
+        problems.append(
+            f"the second client in {server}'s grace was not told NFS4ERR_GRACE: {during}"
+        )
+    if not during_grace:
+        tl.observations[f"{server} in grace when the witness asked"] = during_grace
+    for when, answers in (("before the move", before), ("after grace", after)):
+        if answers is not None and answers.get("lock") != "NFS4ERR_DENIED":
+            problems.append(f"the second client {when} on {server} was not denied: {answers}")
+    return problems
 
 
 def _latest(verdict: Verdict) -> float | None:
@@ -250,32 +454,54 @@ def _graceful(
     away: Callable[[], None],
     back: Callable[[], None],
 ) -> list[PathRun]:
-    """A VIP moved away from a healthy home by an operator, then allowed home again."""
-    vip = ha.vips[home]
-    with Watch(ha, name, f"{name} {vip}") as w:
-        t0 = time.time()
-        away()
-        w.wait_vip(vip, target)
-        settle(ha)
-    out = Move(vip, home, home, target)
-    verdict = w.check(out, list(ha.nodes), records_of=home)
-    w.timeline.add(name, t0, "test", home)
-    w.timeline.interval("request to VIP up elsewhere (sampled, at most)", t0, _latest(verdict))
-    failback_gap(w, out)
-    first = PathRun(name, ha.stack.name, w.timeline, [verdict], w.new_failures())
+    """A VIP moved away from a healthy home by an operator, then allowed home again.
 
-    wait_out_of_grace(ha, list(ha.nodes))
-    with Watch(ha, f"{name}: back", f"{name} undone") as w:
-        t1 = time.time()
-        back()
-        w.wait_vip(vip, home)
-        settle(ha)
-    home_again = Move(vip, home, target, home)
-    verdict = w.check(home_again, list(ha.nodes), records_of=target)
-    w.timeline.add(f"{name} undone", t1, "test", home)
-    w.timeline.interval("request to VIP home (sampled, at most)", t1, _latest(verdict))
-    failback_gap(w, home_again)
-    second = PathRun(f"{name}: back", ha.stack.name, w.timeline, [verdict], w.new_failures())
+    The old holder's ganesha stays up on both moves, so they are the moves
+    where its demote must let go of the address's clients: an NFSv4.1
+    client (on a third node) holds an open and a lock through the VIP, and
+    must reclaim both on the new node, then again at home.
+    """
+    vip = ha.vips[home]
+    reader = ha.client_for(home, target)
+    path = shared_file(ha, f"held-{name}")
+    held = Holder.through(ha, "a", reader, vip, path, lock_release_watch(ha, f"held-{name}", vip))
+    held.start(b"written through " + home.encode())
+    try:
+        with Watch(ha, name, f"{name} {vip}") as w:
+            t0 = time.time()
+            away()
+            w.wait_vip(vip, target)
+            held.wait_outcomes(1, RECLAIM_TIMEOUT)
+            settle(ha)
+        out = Move(vip, home, home, target)
+        verdict = w.check(out, list(ha.nodes), records_of=home)
+        w.timeline.add(name, t0, "test", home)
+        released_by_owner(w, home, vip)
+        w.timeline.interval("request to VIP up elsewhere (sampled, at most)", t0, _latest(verdict))
+        failback_gap(w, out)
+        problems = follow(w.timeline, held, 1, target, _left(w, out))
+        first = PathRun(name, ha.stack.name, w.timeline, [verdict], w.new_failures(), problems)
+
+        wait_out_of_grace(ha, list(ha.nodes))
+        with Watch(ha, f"{name}: back", f"{name} undone") as w:
+            t1 = time.time()
+            back()
+            w.wait_vip(vip, home)
+            if held.holds:
+                held.wait_outcomes(2, RECLAIM_TIMEOUT)
+            settle(ha)
+        home_again = Move(vip, home, target, home)
+        verdict = w.check(home_again, list(ha.nodes), records_of=target)
+        w.timeline.add(f"{name} undone", t1, "test", home)
+        released_by_owner(w, target, vip)
+        w.timeline.interval("request to VIP home (sampled, at most)", t1, _latest(verdict))
+        failback_gap(w, home_again)
+        problems = follow(w.timeline, held, 2, home, _left(w, home_again))
+        second = PathRun(
+            f"{name}: back", ha.stack.name, w.timeline, [verdict], w.new_failures(), problems
+        )
+    finally:
+        held.stop()
     return [first, second]
 
 

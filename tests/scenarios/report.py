@@ -97,6 +97,23 @@ def markdown(runs: list[dict[str, Any]], latest: dict[str, Timeline]) -> str:
                 shown = "-" if this is None else f"{this:.3f}"
                 out.append(f"| {figure} | {shown} | {_spread(values)} |")
             out.append("")
+        counts = list(
+            dict.fromkeys(
+                c for run in runs for c in run["scenarios"].get(name, {}).get("counts", {})
+            )
+        )
+        if counts:
+            out += ["| count | this run | total | runs |", "| --- | --- | --- | --- |"]
+            for count in counts:
+                values = [
+                    run["scenarios"][name]["counts"][count]
+                    for run in runs
+                    if count in run["scenarios"].get(name, {}).get("counts", {})
+                ]
+                this = latest[name].counts.get(count) if name in latest else None
+                shown = "-" if this is None else str(this)
+                out.append(f"| {count} | {shown} | {sum(values)} | {len(values)} |")
+            out.append("")
         if name in latest:
             out += ["```", latest[name].render(), "```", ""]
     return "\n".join(out)

@@ -36,5 +36,6 @@ def test_every_move_is_in_confirmed_grace_first(
         assert run.verdicts, f"{run.path}: no move observed"
         assert run.violations == [], f"{run.path}: {run.violations}\n{run.timeline.render()}"
         assert run.new_failures == [], f"{run.path}: failed actions {run.new_failures}"
+        assert run.client_problems == [], f"{run.path}: {run.client_problems}"
     # Back to healthy by itself (grace periods over, every VIP home): nothing to clean up.
     healthy.restore()

@@ -33,6 +33,8 @@ class Timeline:
     t0: float
     events: list[Event] = field(default_factory=list)
     figures: dict[str, float] = field(default_factory=dict)
+    #: Things counted in this run (reclaims granted or refused, conflicting grants...).
+    counts: dict[str, int] = field(default_factory=dict)
     observations: dict[str, Any] = field(default_factory=dict)
 
     def add(self, what: str, time: float, source: str, node: str = "") -> Event:
@@ -72,6 +74,10 @@ class Timeline:
         if seconds is not None:
             self.figures[name] = round(seconds, 3)
 
+    def count(self, name: str, number: int = 1) -> None:
+        """Add ``number`` to the count ``name`` (0 records that it was counted and none seen)."""
+        self.counts[name] = self.counts.get(name, 0) + number
+
     def since_fault(self, time: float | None) -> float | None:
         return None if time is None else time - self.t0
 
@@ -86,6 +92,9 @@ class Timeline:
         if self.figures:
             lines.append("  figures:")
             lines += [f"    {name}: {value:.3f}s" for name, value in self.figures.items()]
+        if self.counts:
+            lines.append("  counts:")
+            lines += [f"    {name}: {value}" for name, value in self.counts.items()]
         if self.observations:
             lines.append("  observed:")
             lines += [f"    {name}: {value}" for name, value in self.observations.items()]
@@ -97,6 +106,7 @@ class Timeline:
             "fault": self.fault,
             "t0": self.t0,
             "figures": self.figures,
+            "counts": self.counts,
             "observations": self.observations,
             "events": [
                 {**asdict(e), "at": round(e.time - self.t0, 6)}

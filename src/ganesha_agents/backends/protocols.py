@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ganesha_agents.backends.v4clients import AddressUse
 from ganesha_agents.nfs_state import Entry
 
 
@@ -85,6 +86,16 @@ class AddressRecords(Protocol):
 
     def claim(self, address: str, root: str) -> None:
         """Record that the records under ``root`` now hold ``address``'s clients."""
+
+
+class AddressClients(Protocol):
+    """Who used an address on this node: the peers of its sockets, and every recorded client.
+
+    Raises an ``ocfkit.OCFError`` when the records cannot be read.
+    """
+
+    def use_of(self, address: str) -> AddressUse:
+        """The TCP peers of ``address`` here, and the clients in this node's recovery records."""
 
 
 class NFSDirectory(Protocol):

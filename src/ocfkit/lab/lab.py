@@ -93,15 +93,23 @@ class Lab:
         recovery_root: str | None = None,
         clustered: bool | None = None,
         ganesha_pid_file: str = ganesha.PID_FILE,
+        shared_export: str | None = None,
         progress: Progress | None = None,
     ) -> None:
         """``recovery_root`` places ganesha's RecoveryRoot (``{node}`` is the node's name),
         for instance on a directory that stands for a shared state volume; the directory
         must exist when the lab comes up.  ``clustered`` sets ganesha's ``Clustered``.
         ``ganesha_pid_file`` is where ganesha writes its pid, under the node's own /run
-        (agents that look elsewhere than ganesha's default need it there)."""
+        (agents that look elsewhere than ganesha's default need it there).
+        ``shared_export`` is a directory every node exports at ``/export`` with the same
+        export id, as a shared volume is exported by every server of a real cluster: a file
+        handle from one node is valid on every other.  Each node's own directory is then
+        exported at ``/node`` (what tells the nodes apart).  It must exist when the lab comes
+        up; the lab never removes it."""
         if recovery_root is not None:
             recovery_root = _check_recovery_root(recovery_root)
+        if shared_export is not None:
+            shared_export = _check_shared_export(shared_export)
         pid_file = ganesha_pid_file
         if not re.fullmatch(r"/run/[A-Za-z0-9._/-]+", pid_file) or ".." in pid_file:
             raise ValueError(f"ganesha_pid_file must be a path under /run, not {pid_file!r}")
@@ -116,6 +124,7 @@ class Lab:
             recovery_root=recovery_root,
             clustered=clustered,
             ganesha_pid_file=ganesha_pid_file,
+            shared_export=shared_export,
         )
         self.layout = Layout.create(Path(workdir), nodes, subnet)
         socket = self.layout.bus_socket(self.nodes[-1])
@@ -152,6 +161,7 @@ class Lab:
             recovery_root=c.recovery_root,
             clustered=c.clustered,
             ganesha_pid_file=c.ganesha_pid_file,
+            shared_export=c.shared_export,
             progress=progress,
         )
 
@@ -224,6 +234,9 @@ class Lab:
         create_workdir(self.workdir)
         check_program()
         _check_traversable(self.workdir)
+        shared = self.config.shared_export
+        if self.config.ganesha and shared is not None and not Path(shared).is_dir():
+            raise LabError(f"the shared export {shared} is not a directory")
         old = self._store.load()
         running = old is not None and (
             any(processes.is_alive(r.id) for r in old.processes)
@@ -975,6 +988,16 @@ def _check_recovery_root(template: str) -> str:
             f"digits and . _ / + -, not {template!r}"
         )
     return template
+
+
+def _check_shared_export(path: str) -> str:
+    """An absolute path with nothing ganesha.conf would misread."""
+    if not re.fullmatch(r"/[A-Za-z0-9._/+-]*", path) or ".." in path.split("/"):
+        raise ValueError(
+            f"shared_export must be an absolute path made of letters, digits and . _ / + -, "
+            f"not {path!r}"
+        )
+    return path
 
 
 def _check_traversable(path: Path) -> None:

@@ -10,6 +10,8 @@ What only root uses is closed to everyone else: the node's bus directory
 its ganesha directory (0700: the export is read-write with root not
 squashed, so what the lab's NFS clients put there, set-uid programs and
 device nodes included, must not be reachable by other users on the host).
+A shared export (``shared_export``) is the caller's directory, made and
+closed the same way by the caller, and never removed here.
 """
 
 from __future__ import annotations
@@ -95,10 +97,13 @@ def prepare_node(layout: Layout, config: LabConfig, node: str, cib: str | None) 
         recovery_root = home / "ganesha" / "recov"
         if config.recovery_root is not None:
             recovery_root = Path(config.recovery_root.replace("{node}", node))
+        own = home / "ganesha" / "export"
+        shared = config.shared_export
         (home / "ganesha.conf").write_text(
             render.ganesha_conf(
                 recovery_root=recovery_root,
-                export_path=home / "ganesha" / "export",
+                export_path=own if shared is None else Path(shared),
+                node_export=None if shared is None else own,
                 grace_period=config.grace_period,
                 lease_lifetime=config.lease_lifetime,
                 clustered=config.clustered,

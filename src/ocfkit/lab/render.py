@@ -136,6 +136,25 @@ def seeded_cib(nodes: Sequence[str], fence_agent: str | None) -> str:
     )
 
 
+def _export(export_id: int, path: Path, pseudo: str, access: str) -> str:
+    """One EXPORT block of the VFS FSAL, NFSv4 over TCP, root not squashed."""
+    return f"""\
+EXPORT {{
+    Export_Id = {export_id};
+    Path = {path};
+    Pseudo = {pseudo};
+    Protocols = 4;
+    Transports = TCP;
+    Squash = No_Root_Squash;
+    SecType = sys;
+    {access}
+    FSAL {{
+        Name = VFS;
+    }}
+}}
+"""
+
+
 def ganesha_conf(
     *,
     recovery_root: Path,
@@ -144,6 +163,7 @@ def ganesha_conf(
     lease_lifetime: int,
     clustered: bool | None = None,
     clients: str | None = None,
+    node_export: Path | None = None,
 ) -> str:
     """``clients``: who alone may use the export (ganesha's ``Clients`` syntax: a CIDR, ...).
 
@@ -151,6 +171,10 @@ def ganesha_conf(
     ``Access_Type``).  ``clustered`` sets ``NFS_CORE_PARAM { Clustered }``: with
     ganesha's default (true) a node files its clients under v4recov/node<N>,
     where a takeover by address (``5:ADDR``) does not look.
+
+    ``export_path`` is exported at ``/export`` (export id 1); ``node_export``, when
+    given, at ``/node`` (export id 2): with one directory exported by every node at
+    ``/export``, the node's own directory is what tells a client who served it.
     """
     clustered_line = "" if clustered is None else f"\n    Clustered = {str(clustered).lower()};"
     if clients is None:
@@ -160,6 +184,7 @@ def ganesha_conf(
             "# Nobody but the clients below.\n    Access_Type = None;\n"
             f"    CLIENT {{\n        Clients = {clients};\n        Access_Type = RW;\n    }}"
         )
+    extra = "" if node_export is None else _export(2, node_export, "/node", access)
     return f"""\
 # Written by ocfkit lab: NFSv4 only, so no rpcbind is needed.
 NFS_CORE_PARAM {{
@@ -179,20 +204,7 @@ NFSV4 {{
     RecoveryBackend = fs;
     RecoveryRoot = {recovery_root};
 }}
-EXPORT {{
-    Export_Id = 1;
-    Path = {export_path};
-    Pseudo = /export;
-    Protocols = 4;
-    Transports = TCP;
-    Squash = No_Root_Squash;
-    SecType = sys;
-    {access}
-    FSAL {{
-        Name = VFS;
-    }}
-}}
-LOG {{
+{_export(1, export_path, "/export", access)}{extra}LOG {{
     Default_Log_Level = EVENT;
 }}
 """

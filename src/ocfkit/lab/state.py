@@ -41,6 +41,10 @@ class LabConfig:
     recovery_root: str | None = None
     #: ganesha's ``NFS_CORE_PARAM { Clustered }``; None leaves ganesha's default (true).
     clustered: bool | None = None
+    #: One directory every node exports at ``/export`` (a shared volume, as GlusterFS gives
+    #: a real cluster); each node's own directory is then exported at ``/node``.  None: each
+    #: node exports its own directory at ``/export``.
+    shared_export: str | None = None
     #: Where each node's ganesha.nfsd writes its pid (inside the node's private /run).
     ganesha_pid_file: str = "/run/ganesha/ganesha.pid"
 

@@ -31,9 +31,10 @@ import click
 
 from ocfkit.lab.nfs4.client import Nfs4Client
 from ocfkit.lab.nfs4.const import LockType
-from ocfkit.lab.nfs4.errors import Nfs4Error, NfsClientError, TransportError
+from ocfkit.lab.nfs4.errors import NfsClientError, TransportError
 from ocfkit.lab.nfs4.held import HeldState, RecoveryFailed, outcome_of
 from ocfkit.lab.nfs4.netns import netns_connector
+from ocfkit.lab.nfs4.probe import probe as run_probe
 from ocfkit.lab.nfs4.rpc import Connector, RpcClient, tcp_connect
 
 LOCK_TYPES = {"read": LockType.READ, "write": LockType.WRITE}
@@ -175,64 +176,17 @@ def probe(
     name = owner or f"ocfkit probe {socket.gethostname()} {time.time_ns()}"
     client = Nfs4Client(rpc, name.encode())
     results: dict[str, str] = {}
-    locktype = LOCK_TYPES[lock_type]
-
-    def attempt(step: str, action: Callable[[], Any]) -> Any:
-        try:
-            value = action()
-        except Nfs4Error as error:
-            results[step] = error.name
-            if error.denied is not None:
-                results[f"{step}-held-by"] = str(error.denied)
-            return None
-        results[step] = "ok"
-        return value if value is not None else True
-
     try:
-        client.establish()
-        results["client"] = "ok"
-        if not reclaim:
-            attempt("reclaim-complete", client.reclaim_complete)
-        fh = attempt("lookup", lambda: client.lookup(path))
-        opened = None
-        if reclaim and fh is not None:
-            opened = attempt("reclaim-open", lambda: client.reclaim_open(fh, b"probe-open"))
-        elif not reclaim:
-            if fh is not None:
-                attempt(
-                    "lockt",
-                    lambda: client.lockt(
-                        fh, b"probe-lock", locktype=locktype, offset=offset, length=length
-                    ),
-                )
-            if fh is not None or create:
-                opened = attempt("open", lambda: client.open(path, b"probe-open", create=create))
-        lock = None
-        if opened is not None:
-            lock = attempt(
-                "reclaim-lock" if reclaim else "lock",
-                lambda: client.lock(
-                    opened.fh,
-                    opened.stateid,
-                    b"probe-lock",
-                    locktype=locktype,
-                    offset=offset,
-                    length=length,
-                    reclaim=reclaim,
-                ),
-            )
-            if reclaim:
-                attempt("reclaim-complete", client.reclaim_complete)
-            if lock is not None:
-                attempt(
-                    "unlock",
-                    lambda: client.locku(
-                        opened.fh, lock, locktype=locktype, offset=offset, length=length
-                    ),
-                )
-            attempt("close", lambda: client.close(opened.fh, opened.stateid))
-        client.destroy_session()
-        client.destroy_clientid()
+        run_probe(
+            client,
+            path,
+            locktype=LOCK_TYPES[lock_type],
+            offset=offset,
+            length=length,
+            reclaim=reclaim,
+            create=create,
+            into=results,
+        )
     except NfsClientError as error:
         results["error"] = str(error)
         _emit(as_json, {"event": "probe", "server": server, "path": path, **results})
