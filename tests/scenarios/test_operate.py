@@ -24,6 +24,7 @@ from tests.scenarios import operating
 from tests.scenarios.conftest import scenario_cluster
 from tests.scenarios.ha import HaCluster
 from tests.scenarios.operating import Reader, RuleWatch, ganesha_agents, wait_verdict
+from tests.scenarios.paths import wait_out_of_grace
 from tests.scenarios.stack import TAKEOVER
 
 pytestmark = [pytest.mark.real, pytest.mark.lab]
@@ -238,18 +239,21 @@ EXPORT {{
 
 def test_refresh_config_on_every_node(bare: HaCluster) -> None:
     ha = bare
+    # A read through an export is refused while the server is in grace (a new lab starts so).
+    wait_out_of_grace(ha, list(ha.nodes))
     outputs: dict[str, list[str]] = {}
     for node in ha.nodes:
         home = ha.lab.node_dir(node) / "ganesha"
         second = home / "export2"
         second.mkdir(exist_ok=True)
-        (second / "who2").write_text(f"export 2 of {node}\n")
-        both = home / "exports.conf"
-        both.write_text(
-            _export_block(1, home / "export", "/export") + _export_block(2, second, "/export2")
-        )
-        first = home / "export1-only.conf"
-        first.write_text(_export_block(1, home / "export", "/export"))
+        (second / "who2").write_text(f"export 3 of {node}\n")
+        # What the lab exports (1: the shared directory, 2: the node's own), and a third.
+        shared = _export_block(1, ha.shared, "/export")
+        own = _export_block(2, home / "export", "/node")
+        every = home / "exports.conf"
+        every.write_text(shared + own + _export_block(3, second, "/export2"))
+        first = home / "exports-as-started.conf"
+        first.write_text(shared + own)
         moved = home / "export1-moved.conf"
         moved.write_text(_export_block(1, second, "/export"))
         url = f"nfs://{ha.lab.node_address(node)}/export2/who2?version=4"
@@ -262,33 +266,36 @@ def test_refresh_config_on_every_node(bare: HaCluster) -> None:
             outputs[node].extend(ran.out.splitlines())
             return ran
 
-        ran = refresh("--exports", str(both))
+        ran = refresh("--exports", str(every))
         assert ran.code == 0, ran.out + ran.err
         lines = ran.out.splitlines()
         assert [line.split(":")[0:2] for line in lines] == [
             [node, " export 1 updated"],
-            [node, " export 2 added"],
+            [node, " export 2 updated"],
+            [node, " export 3 added"],
         ], lines
         read = ha.lab.exec(client, ["nfs-cat", url], timeout=30)
-        assert (read.returncode, read.stdout) == (0, f"export 2 of {node}\n"), read.stderr
-        # Again: both exist now, both are updated.
-        ran = refresh("--exports", str(both))
+        assert (read.returncode, read.stdout) == (0, f"export 3 of {node}\n"), read.stderr
+        # Again: all three exist now, all three are updated.
+        ran = refresh("--exports", str(every))
         assert ran.code == 0 and [ln.split(":")[1] for ln in ran.out.splitlines()] == [
             " export 1 updated",
             " export 2 updated",
+            " export 3 updated",
         ], ran.out
         # A Path cannot change live: ganesha refuses, and says so.
         ran = refresh("--exports", str(moved))
         assert ran.code == 1 and ran.out.startswith(f"{node}: export 1 NOT updated"), ran.out
-        ran = refresh("--exports", str(first), "--remove", "2")
+        ran = refresh("--exports", str(first), "--remove", "3")
         assert ran.code == 0, ran.out + ran.err
         assert [ln.split(":")[1] for ln in ran.out.splitlines()] == [
             " export 1 updated",
-            " export 2 removed",
+            " export 2 updated",
+            " export 3 removed",
         ], ran.out
         gone = ha.lab.exec(client, ["nfs-cat", url], timeout=30)
         assert gone.returncode != 0, gone.stdout
-        # The original export still serves.
+        # The lab's own exports still serve.
         kept = ha.nfs_read(client, ha.lab.node_address(node))
         assert (kept.returncode, kept.stdout) == (0, f"served by {node}\n"), kept.stderr
     for node, lines in outputs.items():
