@@ -173,7 +173,8 @@ def test_each_kill_is_signalled_within_0_2s_once_and_each_return_set_again(node:
         monitors_stop.set()
         thread.join(60)
     assert max(detections) < DETECTION_LIMIT, detections
-    calls = [args for _, args in node.recorded()]
+    # What the watcher publishes of the server's grace aside (the stand-in is on no bus).
+    calls = [args for _, args in node.recorded() if "ganesha-grace" not in args]
     start = ["-n grace-active -U 1", "-n ganesha-active -U 1"]
     death = ["-D -n grace-active", "-D -n ganesha-active"]
     assert calls == start + death + (start + death) * 3, "each signalled exactly once"
