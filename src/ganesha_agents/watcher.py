@@ -26,10 +26,10 @@ and where to log.  It then:
    so that ``ganesha-agents status`` run on another node can tell: while the
    daemon runs it asks ``get_grace`` at most every
    :data:`~ganesha_agents.published_grace.POLL_INTERVAL` seconds, within
-   :data:`GRACE_BUDGET`, after the reconcile (the failover's attributes come
-   first) and before it sleeps on the pidfd again.  A daemon that dies during
-   the call drops off the bus, which ends the call at once, so the death is
-   still seen within milliseconds.
+   :data:`GRACE_BUDGET`, in a thread of its own (:class:`ThreadedAsk`): the
+   loop goes on sleeping on the pidfd meanwhile, so a death is acted on at
+   once even while a call hangs, and the answer is published (by the loop,
+   after the reconcile) at the next wake-up.
 
 Every reaction has the budget of one monitor (:data:`EVENT_TIMEOUT`), so an
 attribute update that hangs is killed as the monitor's would be.  A failed
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from typing import Any, Protocol
 
-    from ganesha_agents.backends.protocols import DaemonWatch
+    from ganesha_agents.backends.protocols import DaemonWatch, NFSDaemon
     from ocfkit.clock import Clock
 
     class OwnFile(Protocol):
@@ -148,6 +148,84 @@ class WatchingMon(GaneshaMon):
         self.begin_event()
 
 
+#: What a ``get_grace`` came to: in grace or not, or None and why it could not be told.
+Outcome = tuple[bool | None, str]
+
+
+def ask_outcome(ask: Callable[[], bool]) -> Outcome:
+    """Call ``ask``; a daemon that is not running is in no grace, a failure is unknown."""
+    from ganesha_agents.backends.errors import GaneshaNotRunning
+
+    try:
+        return ask(), ""
+    except GaneshaNotRunning:
+        return False, ""
+    except OCFError as error:
+        return None, error.reason
+    except Exception as error:  # a thread must not die silently
+        return None, f"unexpected failure: {error!r}"
+
+
+class SyncAsk:
+    """``get_grace`` in the loop itself: for the fakes, whose clock is not for threads."""
+
+    def __init__(self, ask: Callable[[], bool]) -> None:
+        self._ask = ask
+        self._outcome: Outcome | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._outcome is not None
+
+    def start(self) -> None:
+        self._outcome = ask_outcome(self._ask)
+
+    def outcome(self) -> Outcome | None:
+        outcome, self._outcome = self._outcome, None
+        return outcome
+
+    def abandon(self) -> None:
+        self._outcome = None
+
+
+class ThreadedAsk:
+    """``get_grace`` in a thread of its own, so that the pidfd wait never waits for it.
+
+    Each call gets its own box for its answer: an abandoned call (the daemon
+    died meanwhile) that answers late writes into a box nobody reads.
+    """
+
+    def __init__(self, ask: Callable[[], bool]) -> None:
+        self._ask = ask
+        self._current: tuple[Any, list[Outcome]] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None
+
+    def start(self) -> None:
+        import threading
+
+        box: list[Outcome] = []
+        thread = threading.Thread(
+            target=lambda: box.append(ask_outcome(self._ask)), name="get_grace", daemon=True
+        )
+        thread.start()
+        self._current = (thread, box)
+
+    def outcome(self) -> Outcome | None:
+        if self._current is None:
+            return None
+        thread, box = self._current
+        if thread.is_alive() or not box:
+            return None
+        self._current = None
+        return box[0]
+
+    def abandon(self) -> None:
+        self._current = None
+
+
 class GracePublisher:
     """Keeps ``ganesha-grace`` saying whether the local daemon is in grace; writes only changes.
 
@@ -156,7 +234,10 @@ class GracePublisher:
     start, and after a failed write), which the next look writes whatever it
     finds, so a value left by a killed watcher does not outlive it.  A
     ``get_grace`` that fails leaves the attribute as it was and is tried
-    again later, the pause doubling up to :data:`GRACE_RETRY_MAX`.
+    again later, the pause doubling up to :data:`GRACE_RETRY_MAX`.  The
+    question goes through ``asker`` (:class:`ThreadedAsk` in the real
+    watcher; by default :class:`SyncAsk` on the agent's daemon backend);
+    the attribute is written by the loop alone.
     """
 
     def __init__(
@@ -164,6 +245,7 @@ class GracePublisher:
         mon: WatchingMon,
         clock: Clock,
         *,
+        asker: SyncAsk | ThreadedAsk | None = None,
         interval: float = published_grace.POLL_INTERVAL,
         budget: float = GRACE_BUDGET,
         name: str = published_grace.ATTRIBUTE,
@@ -173,37 +255,40 @@ class GracePublisher:
         self.interval = interval
         self.budget = budget
         self.name = name
+        self.asker = asker or SyncAsk(lambda: mon.daemon.in_grace(budget=budget))
         self.known = False
         self.published: str | None = None
         self.next_ask = float("-inf")
+        self.asked = 0.0
         self.failures = 0
 
     def running(self) -> None:
-        """The daemon runs: ask it, when the interval has passed, and publish any change."""
-        now = self.clock.monotonic()
-        if now < self.next_ask:
-            return
-        from ganesha_agents.backends.errors import GaneshaNotRunning
+        """The daemon runs: ask it when the interval has passed; publish an answer's change."""
+        if not self.asker.busy:
+            if self.clock.monotonic() < self.next_ask:
+                return
+            self.asked = self.clock.monotonic()
+            self.asker.start()
+        outcome = self.asker.outcome()
+        if outcome is not None:
+            self.take(*outcome)
 
-        try:
-            in_grace = self.mon.daemon.in_grace(budget=self.budget)
-        except GaneshaNotRunning:
-            in_grace = False
-        except OCFError as error:
+    def take(self, in_grace: bool | None, why: str) -> None:
+        if in_grace is None:
             self.failures += 1
             pause = min(self.interval * 2**self.failures, GRACE_RETRY_MAX)
             self.next_ask = self.clock.monotonic() + pause
             if self.failures == 1:
                 self.mon.log.warning(
                     "watcher: cannot tell whether ganesha.nfsd is in grace (%s); %s left as it is",
-                    error.reason,
+                    why,
                     self.name,
                 )
             return
         if self.failures:
             self.mon.log.info("watcher: get_grace answers again")
             self.failures = 0
-        self.next_ask = now + self.interval
+        self.next_ask = self.asked + self.interval
         if in_grace:
             if not self.known or self.published is None:
                 self.publish(published_grace.value_for(self.clock.time()))
@@ -211,7 +296,8 @@ class GracePublisher:
             self.publish(None)
 
     def gone(self) -> None:
-        """The daemon is not running: it is in no grace."""
+        """The daemon is not running: it is in no grace (a question under way is dropped)."""
+        self.asker.abandon()
         self.next_ask = float("-inf")
         self.publish(None)
 
@@ -349,4 +435,23 @@ def main(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
         mon.log.error("watcher: asked to use %s, but this instance's file is %s", path, expected)
         return 2
     daemon = PidfdDaemonWatch(mon.pid_files())
-    return Watcher(mon, daemon, own_file, clock).run()
+    grace = GracePublisher(mon, clock, asker=ThreadedAsk(lambda: grace_daemon(mon).in_grace()))
+    return Watcher(mon, daemon, own_file, clock, grace=grace).run()
+
+
+def grace_daemon(mon: WatchingMon) -> NFSDaemon:
+    """The daemon backend one threaded ``get_grace`` uses: its own deadline, no log.
+
+    Silent because the publisher logs once when the calls start failing and
+    once when they answer again, not every attempt every few seconds.
+    """
+    from ganesha_agents.backends import busaddress
+    from ganesha_agents.backends.ganesha import GaneshaDaemon
+    from ocfkit.clock import SystemClock
+
+    return GaneshaDaemon(
+        Deadline(SystemClock(), GRACE_BUDGET, reserve=0.0),
+        SystemClock(),
+        pid_files=mon.pid_files(),
+        connect=busaddress.connect,
+    )

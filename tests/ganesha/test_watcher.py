@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -10,13 +12,15 @@ import pytest
 from ganesha_agents.fakes import AttributeChange, FakeDaemonWatch
 from ganesha_agents.mon import REASSERT_PERIOD
 from ganesha_agents.published_grace import ATTRIBUTE as GRACE
-from ganesha_agents.published_grace import POLL_INTERVAL
+from ganesha_agents.published_grace import POLL_INTERVAL, since_of
 from ganesha_agents.watcher import (
     DEAD_POLL,
     GRACE_RETRY_MAX,
     RETRY_FIRST,
     RETRY_MAX,
     TICK,
+    GracePublisher,
+    ThreadedAsk,
     Watcher,
     WatchingMon,
     log_settings,
@@ -347,3 +351,58 @@ def test_the_failover_attributes_cannot_take_its_name(world: World, mon_env: OCF
     for name in ("ganesha_active", "grace_active"):
         result = world.run_mon("validate-all", mon_env.params(**{name: GRACE}))
         assert result.code == ExitCode.ERR_CONFIGURED
+
+
+def test_a_threaded_question_never_holds_up_the_death_detection(rig: Rig) -> None:
+    """The real watcher's get_grace runs in a thread: a call that hangs delays no reaction."""
+    world = rig.world
+    release = threading.Event()
+    answers = iter([True])
+
+    def hanging() -> bool:
+        assert release.wait(30)
+        return next(answers)
+
+    asker = ThreadedAsk(hanging)
+
+    def busy() -> bool:
+        return asker.busy
+
+    rig.watcher.grace = GracePublisher(rig.mon, world.clock, asker=asker)
+    rig.watcher.step()
+    assert busy() and world.value(GRACE) is None, "asked, no answer yet"
+    killed = world.clock.monotonic() + 0.4
+    world.clock.schedule(0.4, world.daemon.kill)
+    rig.run_until(lambda: world.value("grace-active") == "")
+    assert rig.when("grace-active", None) - killed <= FakeDaemonWatch.STEP
+    assert not busy(), "the daemon's death drops the question"
+    release.set()
+    rig.run_until(lambda: world.value("ganesha-active") == "")
+    rig.watcher.step()
+    assert not world.value(GRACE), "a late answer about a dead daemon is not published"
+
+
+def test_a_threaded_answer_is_published_at_a_later_wake_up(rig: Rig) -> None:
+    world = rig.world
+    asked = threading.Event()
+    release = threading.Event()
+
+    def in_grace() -> bool:
+        asked.set()
+        assert release.wait(30)
+        return True
+
+    asker = ThreadedAsk(in_grace)
+    rig.watcher.grace = GracePublisher(rig.mon, world.clock, asker=asker)
+    rig.watcher.step()
+    assert asked.wait(30)
+    rig.watcher.step()
+    assert world.value(GRACE) is None
+    before = int(world.clock.time())
+    release.set()
+    end = time.monotonic() + 30
+    while asker.busy:
+        assert time.monotonic() < end
+        rig.watcher.step()
+    since = since_of(world.value(GRACE))
+    assert since is not None and before <= since <= world.clock.time()

@@ -13,7 +13,7 @@ that node's nfs-mon instance runs; otherwise it is "unknown".  Whether a
 remote ganesha is in grace is what that node's ganesha_mon watcher
 publishes (``ganesha-grace``, :mod:`ganesha_agents.published_grace`): the
 epoch second it first saw the server in grace, deleted out of grace.  It is
-asked every 2 s, so it may lag by that much, and read only where the
+asked every 2 s, so it may lag by about 3 s, and read only where the
 daemon is known to run (the same conditions).  The local node's grace is
 asked directly (``get_grace``).
 """
