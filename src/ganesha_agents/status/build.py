@@ -57,6 +57,8 @@ DBUS = "dbus"
 ATTRIBUTES = "attributes"
 ATTRIBUTE = "attribute"
 NONE = "none"
+#: How late a published grace may be: the watcher's poll, and its next wake-up to write it.
+LAG = 3.0
 
 
 def build(
@@ -162,14 +164,17 @@ def _published_grace(ganesha: Observation, value: str | None) -> Observation:
     if ganesha.value is not True:
         why = "it is not running" if ganesha.value is False else "whether it runs is unknown"
         return Observation(None, NONE, f"{why}: {name} is not read")
-    every = f"asked every {published_grace.POLL_INTERVAL:g}s by ganesha_mon's watcher"
+    every = (
+        f"published by ganesha_mon's watcher, asked every "
+        f"{published_grace.POLL_INTERVAL:g}s: up to {LAG:g}s late"
+    )
     if value is None or value == "":
-        return Observation(False, ATTRIBUTE, f"{name} is not set ({every})")
+        return Observation(False, ATTRIBUTE, f"{name} is not set; {every}")
     since = published_grace.since_of(value)
     if since is None:
         return Observation(None, NONE, f"{name} is {value!r}, not an epoch second")
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(since))
-    return Observation(True, ATTRIBUTE, f"{name}={value}: since {stamp} ({every})", since)
+    return Observation(True, ATTRIBUTE, f"{name}={value}: since {stamp}; {every}", since)
 
 
 def _vips(
