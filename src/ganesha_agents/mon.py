@@ -20,6 +20,12 @@ killing and relaunching a hung one) and stays the safety net: it runs
 which records what was signalled (:mod:`ganesha_agents.signalled`), so the
 watcher and a monitor running at the same moment never both delete or set.
 
+**Grace, for ``ganesha-agents status``.**  The watcher also publishes
+whether the daemon is in NFS grace (``ganesha-grace``,
+:mod:`ganesha_agents.published_grace`), which nothing in the configuration
+follows; stop deletes it, since it kills the watcher that kept it true.
+The monitor itself asks nothing over D-Bus.
+
 **When the attributes are written.**  Not on every monitor: each
 ``attrd_updater`` costs 11-24 ms on a real node, and a monitor that only
 confirmed what attrd already holds spent most of its time there.  They are
@@ -65,6 +71,7 @@ from __future__ import annotations
 
 import os
 
+from ganesha_agents import published_grace
 from ganesha_agents.common import GaneshaAgent, pid_file_parameter
 from ganesha_agents.signalled import DOWN, DRAINING, STARTED, UP, Signalled
 from ocfkit import (
@@ -225,6 +232,12 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
             raise ConfigurationError(
                 "ganesha_active and grace_active must name different attributes"
             )
+        for name in ("ganesha_active", "grace_active"):
+            if getattr(self.params, name) == published_grace.ATTRIBUTE:
+                raise ConfigurationError(
+                    f"{name} cannot be {published_grace.ATTRIBUTE}: the watcher publishes "
+                    "whether the server is in grace under that name"
+                )
 
     @action(timeout=20)
     def validate_all(self) -> ExitCode:
@@ -275,6 +288,8 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
         record = self.read_record()
         if record is not None and record.phase == DRAINING:
             self.finish_drain(record, leave_to_watcher=False)
+        if record is not None:
+            self.forget_grace()
         self.state.remove()
         self.watchers.remove()
         self.state_lock.remove()
@@ -292,6 +307,11 @@ class GaneshaMon(GaneshaAgent[MonParameters]):
             leave_to_watcher=watched,
         )
         return ExitCode.SUCCESS
+
+    def forget_grace(self) -> None:
+        """Delete what the killed watcher published of the server's grace; never fails the stop."""
+        for error in self.delete(published_grace.ATTRIBUTE):
+            self.log.warning("cannot delete %s: %s", published_grace.ATTRIBUTE, error.reason)
 
     # ------------------------------------------------------------------ watcher
 

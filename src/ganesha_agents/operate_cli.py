@@ -267,11 +267,14 @@ def teardown_command(timeout: int, dry_run: bool) -> None:
 
     _echo(f"waiting up to {timeout}s for {len(change.removed)} resources to stop:")
     running = wait.until_stopped(state, set(change.removed), timeout, _echo)
-    attributes = (spec.ganesha_active, spec.grace_active)
+    from ganesha_agents import published_grace
+
+    # The last: what ganesha_mon's watcher published of the server's grace.
+    attributes = (spec.ganesha_active, spec.grace_active, published_grace.ATTRIBUTE)
     if running:
         _echo(
             f"still running after {timeout}s: {', '.join(running)}; the node attributes "
-            f"{' and '.join(attributes)} are left: delete them once it has stopped "
+            f"{', '.join(attributes)} are left: delete them once it has stopped "
             "(crm_attribute --node NODE --name NAME --lifetime reboot --delete)"
         )
         sys.exit(NOT_READY)
@@ -283,7 +286,7 @@ def teardown_command(timeout: int, dry_run: bool) -> None:
                     tools.delete_attribute(node, name)
                 except pacemaker.PacemakerError as error:
                     _echo(f"could not delete {name} on {node}: {error}")
-    _echo(f"deleted the node attributes {' and '.join(attributes)} on every node")
+    _echo(f"deleted the node attributes {', '.join(attributes)} on every node")
     _echo("done: NFS-Ganesha HA is no longer configured (cluster properties are left as they are)")
     sys.exit(DONE)
 

@@ -29,7 +29,7 @@ from ocfkit.deadline import Deadline
 from ocfkit.testing.fakes import FakeClock
 
 NODES = ("node1", "node2", "node3", "node4")
-ATTRIBUTES = ("ganesha-active", "grace-active")
+ATTRIBUTES = ("ganesha-active", "grace-active", "ganesha-grace")
 OFFLINE = ("--skip-check", "agents", "--skip-check", "ganesha")
 
 

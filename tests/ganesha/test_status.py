@@ -53,7 +53,8 @@ def test_healthy_cluster_is_ready() -> None:
     ]
     node1 = status.nodes[0]
     assert node1.local and node1.ganesha.source == "pid-file" and node1.grace.value is False
-    assert status.nodes[1].ganesha.source == "attributes" and status.nodes[1].grace.value is None
+    assert status.nodes[1].ganesha.source == "attributes"
+    assert (status.nodes[1].grace.value, status.nodes[1].grace.source) == (False, "attribute")
     assert dict(status.nodes[1].takeover)["node2-takeover-clone"] == "Promoted"
 
 
@@ -91,6 +92,68 @@ def test_in_grace_is_its_own_verdict() -> None:
     assert verdict.problems == ()
     assert verdict.waiting == ("node1: ganesha.nfsd is in grace",)
     assert "in NFS grace on node1" in verdict.summary
+
+
+def published(name: str, node: str, value: str) -> bytes:
+    """A fixture with ``ganesha-grace=value`` published for ``node``."""
+    root = etree.fromstring(fixture(name))
+    listed = root.find("node_attributes")
+    assert listed is not None
+    attributes = listed.find(f"node[@name='{node}']")
+    if attributes is None:
+        attributes = etree.SubElement(listed, "node", name=node)
+    etree.SubElement(attributes, "attribute", name="ganesha-grace", value=value)
+    return etree.tostring(root)
+
+
+def test_a_grace_published_by_another_node_is_its_own_verdict() -> None:
+    status = build(parse(published("healthy", "node3", "1764529200")), healthy_local())
+    verdict = judge(status)
+    node3 = status.nodes[2]
+    assert (node3.grace.value, node3.grace.source, node3.grace.since) == (
+        True,
+        "attribute",
+        1764529200,
+    )
+    assert "since 2025-11-30 19:00:00 UTC" in node3.grace.detail
+    assert "every 2s" in node3.grace.detail, "marked as published, with its lag"
+    assert verdict.state == IN_GRACE
+    assert verdict.waiting == ("node3: ganesha.nfsd is in grace (as its watcher published)",)
+    assert "in NFS grace on node3" in verdict.summary
+    document = render.as_dict(status, verdict)
+    assert document["nodes"][2]["grace"] == {
+        "in_grace": True,
+        "source": "attribute",
+        "detail": node3.grace.detail,
+        "since": 1764529200,
+    }
+    assert document["nodes"][2]["attributes"] == {"ganesha-active": "1", "grace-active": "1"}
+    assert "grace         in grace (attribute: ganesha-grace=1764529200" in render.text(
+        status, verdict
+    )
+
+
+def test_the_local_node_asks_its_own_server_whatever_it_publishes() -> None:
+    status = build(parse(published("healthy", "node1", "1764529200")), healthy_local())
+    assert (status.nodes[0].grace.value, status.nodes[0].grace.source) == (False, "dbus")
+    assert judge(status).state == READY
+
+
+@pytest.mark.parametrize(
+    ("name", "node", "value", "seen"),
+    [
+        ("daemon-dead", "node2", "1764529200", "it is not running: ganesha-grace is not read"),
+        ("healthy", "node3", "soon", "ganesha-grace is 'soon', not an epoch second"),
+        ("healthy", "node3", "١٢٣", "not an epoch second"),
+    ],
+)
+def test_a_published_grace_is_not_trusted_where_it_cannot_be(
+    name: str, node: str, value: str, seen: str
+) -> None:
+    status = build(parse(published(name, node, value)), healthy_local())
+    (grace,) = [n.grace for n in status.nodes if n.name == node]
+    assert grace.value is None and grace.source == "none" and seen in grace.detail
+    assert not judge(status).waiting
 
 
 def test_grace_with_problems_is_not_ready_and_lists_both() -> None:
@@ -213,6 +276,7 @@ def test_json_document_has_the_documented_keys() -> None:
     assert set(document["nodes"][0]) == {
         "name", "membership", "local", "ganesha", "grace", "attributes", "resources", "vips",
     }  # fmt: skip
+    assert set(document["nodes"][0]["grace"]) == {"in_grace", "source", "detail", "since"}
     assert document["nodes"][0]["ganesha"] == {
         "alive": True,
         "source": "pid-file",

@@ -23,7 +23,7 @@ from ocfkit.lab import LabError
 from tests.scenarios.ha import HaCluster
 
 #: Our node attributes (ganesha_mon's), by their default names.
-ATTRIBUTES = ("ganesha-active", "grace-active")
+ATTRIBUTES = ("ganesha-active", "grace-active", "ganesha-grace")
 VIP_AGENT = "IPaddr2"
 
 

@@ -31,6 +31,8 @@ NOTICE = 60.0
 #: How long the cluster may take to be ready again (the servers' 10 s grace included).
 READY = 150.0
 NOT_READY = "Verdict: NOT ready to survive the loss of any one node: "
+#: How long another node's grace may take to show where it is published (a 2 s poll).
+PUBLISHED = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +63,18 @@ def document(ha: HaCluster, node: str) -> tuple[int, dict[str, Any]]:
 
 def test_status_follows_a_killed_ganesha_and_its_recovery(small: HaCluster) -> None:
     ha = small
-    code, healthy = document(ha, "node1")
-    assert (code, healthy["verdict"]["state"]) == (0, "ready"), healthy["verdict"]
+    # Fresh from the fixture, the other servers may still be in their start-up grace,
+    # which node1 now sees as they publish it.
+    healthy, _ = wait_verdict(ha, "node1", "ready", READY, "ready, seen from node1")
+    assert healthy["ok"] is True, healthy["verdict"]
     assert (
         healthy["cluster"]["local_node"] == "node1" and healthy["cluster"]["layout"] == "takeover"
     )
     node1 = healthy["nodes"][0]
     assert node1["ganesha"]["alive"] is True and node1["ganesha"]["source"] == "pid-file"
-    assert node1["grace"] == {"in_grace": False, "source": "dbus", "detail": "get_grace over D-Bus"}
+    assert node1["grace"] == {
+        "in_grace": False, "source": "dbus", "detail": "get_grace over D-Bus", "since": None,
+    }  # fmt: skip
     assert [v["at_home"] for v in healthy["vips"]] == [True] * NODES
     code, text = status(ha, "node2")
     print(f"\n--- healthy, asked on node2 (exit {code})\n{text}")
@@ -116,8 +122,9 @@ def test_status_follows_a_killed_ganesha_and_its_recovery(small: HaCluster) -> N
     )
 
     ha.restore()
-    code, again = document(ha, "node3")
-    assert (code, again["verdict"]["state"]) == (0, "ready"), again["verdict"]
+    # Every server is out of grace by D-Bus; what the others published follows within a poll.
+    again, _ = wait_verdict(ha, "node3", "ready", PUBLISHED, "ready again, from node3")
+    assert again["ok"] is True, again["verdict"]
 
 
 def ready_again(ha: HaCluster) -> None:
@@ -129,7 +136,11 @@ def ready_again(ha: HaCluster) -> None:
 
 
 def test_status_names_the_server_in_grace(small: HaCluster) -> None:
-    """Nothing missing but a server in grace: "not ready yet", naming it, until grace ends."""
+    """Nothing missing but a server in grace: "not ready yet", naming it, until grace ends.
+
+    Asked on node3, from its own server; asked on node1, from what node3's
+    ganesha_mon watcher publishes (``ganesha-grace``), within a few seconds.
+    """
     ha = small
     ready_again(ha)
     grace = ["dbus-send", "--system", "--print-reply", "--dest=org.ganesha.nfsd",
@@ -141,8 +152,24 @@ def test_status_names_the_server_in_grace(small: HaCluster) -> None:
     assert seen["ok"] is False and seen["verdict"]["problems"] == []
     assert seen["verdict"]["waiting"] == ["node3: ganesha.nfsd is in grace"]
     assert seen["nodes"][2]["grace"] == {
-        "in_grace": True, "source": "dbus", "detail": "get_grace over D-Bus",
+        "in_grace": True, "source": "dbus", "detail": "get_grace over D-Bus", "since": None,
     }  # fmt: skip
+
+    # Asked on node1: node3's grace, as node3's watcher published it.
+    def published() -> dict[str, Any] | None:
+        _, now = document(ha, "node1")
+        return now if now["nodes"][2]["grace"]["in_grace"] else None
+
+    elsewhere = ha.lab.wait_for(published, 30, "node3's grace seen from node1", interval=0.2)
+    after = time.monotonic() - started
+    print(f"\n--- node3's grace seen from node1 {after:.2f}s after the grace call")
+    grace = elsewhere["nodes"][2]["grace"]
+    assert grace["source"] == "attribute" and "ganesha-grace=" in grace["detail"], grace
+    assert abs(grace["since"] - time.time()) < 60, grace
+    assert after <= PUBLISHED, f"published {after:.2f}s after the grace call"
+    waiting = elsewhere["verdict"]["waiting"]
+    assert "node3: ganesha.nfsd is in grace (as its watcher published)" in waiting, waiting
+    assert elsewhere["verdict"]["state"] == "in-grace" and elsewhere["nodes"][0]["local"]
     code, text = status(ha, "node3")
     # The grace period may have ended in between: then the verdict is ready again.
     if time.monotonic() - started < 8:
@@ -150,12 +177,12 @@ def test_status_names_the_server_in_grace(small: HaCluster) -> None:
             "Verdict: not ready yet: in NFS grace on node3 (clients reclaim); ready when it ends"
         ), text
     print(f"\n--- node3's ganesha.nfsd in grace, asked there (exit {code})\n{text}")
-    # Asked on another node: that node's own server is what it sees in grace.
-    _, elsewhere = document(ha, "node1")
-    assert elsewhere["verdict"]["state"] in ("ready", "in-grace"), elsewhere["verdict"]
-    assert "node3" not in " ".join(elsewhere["verdict"]["waiting"]), elsewhere["verdict"]
     over, _ = wait_verdict(ha, "node3", "ready", 60, "grace over on node3")
     print(f"grace over, ready again {over['_after']}s later")
+    # The end of the grace is published too: node1 says ready, node3 out of grace.
+    there, _ = wait_verdict(ha, "node1", "ready", PUBLISHED, "node3's grace over, from node1")
+    assert there["nodes"][2]["grace"]["in_grace"] is False, there["nodes"][2]["grace"]
+    assert there["nodes"][2]["grace"]["source"] == "attribute", there["nodes"][2]["grace"]
 
 
 def test_status_names_a_fenced_node(small: HaCluster) -> None:

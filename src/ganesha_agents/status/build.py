@@ -10,15 +10,21 @@ Whether ganesha.nfsd runs on another node is known from what its
 ganesha_mon publishes: ``ganesha-active=1`` while it runs, deleted the
 moment it dies (by ganesha_mon's watcher).  That answer holds only while
 that node's nfs-mon instance runs; otherwise it is "unknown".  Whether a
-remote ganesha is in grace is published by nobody: only the local node's is
-asked (``get_grace``).
+remote ganesha is in grace is what that node's ganesha_mon watcher
+publishes (``ganesha-grace``, :mod:`ganesha_agents.published_grace`): the
+epoch second it first saw the server in grace, deleted out of grace.  It is
+asked every 2 s, so it may lag by about 3 s, and read only where the
+daemon is known to run (the same conditions).  The local node's grace is
+asked directly (``get_grace``).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 
+from ganesha_agents import published_grace
 from ganesha_agents.status.model import (
     GLUSTER_37,
     OFFLINE,
@@ -49,7 +55,10 @@ VIP_ID = re.compile(r"^(?P<home>.+)-cluster_ip-\d+$")
 PID_FILE = "pid-file"
 DBUS = "dbus"
 ATTRIBUTES = "attributes"
+ATTRIBUTE = "attribute"
 NONE = "none"
+#: How late a published grace may be: the watcher's poll, and its next wake-up to write it.
+LAG = 3.0
 
 
 def build(
@@ -77,18 +86,20 @@ def build(
         }
         mon_role = _role_on(mon, name) if mon else None
         is_local = local is not None and local.node == name
+        ganesha = _ganesha(
+            record.membership, mon_role, values.get(ganesha_active), local if is_local else None
+        )
         nodes.append(
             NodeStatus(
                 name=name,
                 membership=record.membership,
                 local=is_local,
-                ganesha=_ganesha(
-                    record.membership,
-                    mon_role,
-                    values.get(ganesha_active),
-                    local if is_local else None,
+                ganesha=ganesha,
+                grace=(
+                    _grace(local)
+                    if is_local and local is not None
+                    else _published_grace(ganesha, values.get(published_grace.ATTRIBUTE))
                 ),
-                grace=_grace(local if is_local else None),
                 attributes=attributes,
                 nfs_mon=mon_role,
                 nfs_grace=_role_on(grace, name) if grace else None,
@@ -141,12 +152,29 @@ def _ganesha(
     return Observation(False, ATTRIBUTES, f"ganesha_mon runs and {GANESHA_ACTIVE} is {value}")
 
 
-def _grace(local: LocalView | None) -> Observation:
-    if local is None:
-        return Observation(None, NONE, "not published; run the command on that node")
+def _grace(local: LocalView) -> Observation:
     return Observation(
         local.in_grace, DBUS if local.in_grace is not None else NONE, local.grace_detail
     )
+
+
+def _published_grace(ganesha: Observation, value: str | None) -> Observation:
+    """Another node's grace, from what its watcher published; only where its daemon runs."""
+    name = published_grace.ATTRIBUTE
+    if ganesha.value is not True:
+        why = "it is not running" if ganesha.value is False else "whether it runs is unknown"
+        return Observation(None, NONE, f"{why}: {name} is not read")
+    every = (
+        f"published by ganesha_mon's watcher, asked every "
+        f"{published_grace.POLL_INTERVAL:g}s: up to {LAG:g}s late"
+    )
+    if value is None or value == "":
+        return Observation(False, ATTRIBUTE, f"{name} is not set; {every}")
+    since = published_grace.since_of(value)
+    if since is None:
+        return Observation(None, NONE, f"{name} is {value!r}, not an epoch second")
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(since))
+    return Observation(True, ATTRIBUTE, f"{name}={value}: since {stamp}; {every}", since)
 
 
 def _vips(

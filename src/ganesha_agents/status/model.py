@@ -115,6 +115,8 @@ class Observation:
     value: bool | None
     source: str
     detail: str
+    #: For a grace published by another node's watcher: the epoch second it was first seen.
+    since: int | None = None
 
 
 @attrs.frozen

@@ -144,7 +144,7 @@ def as_dict(status: Status, verdict: Verdict) -> dict[str, Any]:
                 "membership": node.membership,
                 "local": node.local,
                 "ganesha": _seen(node.ganesha, "alive"),
-                "grace": _seen(node.grace, "in_grace"),
+                "grace": {**_seen(node.grace, "in_grace"), "since": node.grace.since},
                 "attributes": dict(node.attributes),
                 "resources": {
                     "nfs-mon": node.nfs_mon,

@@ -8,13 +8,15 @@ notifications that put it in grace); every virtual IP running once, at home,
 where its takeover clone is promoted; no failed action recorded (a failed
 promote bans that node from taking the address until ``failure-timeout``).
 Then the loss of any node moves only its own address, to a node that can
-take it over.  When nothing is missing but a ganesha.nfsd known to this
-command is in grace, the verdict is ``in-grace``: clients are reclaiming,
+take it over.  When nothing is missing but a ganesha.nfsd is in grace (this
+node's, asked over D-Bus, or another's, as its ganesha_mon watcher
+publishes it), the verdict is ``in-grace``: clients are reclaiming,
 and another failure now would extend the wait, not lose state.
 """
 
 from __future__ import annotations
 
+from ganesha_agents.status.build import ATTRIBUTE
 from ganesha_agents.status.model import (
     GLUSTER_37,
     IN_GRACE,
@@ -47,7 +49,7 @@ def judge(status: Status) -> Verdict:
         "(crm_resource --cleanup once the cause is fixed)"
         for f in status.failures
     ]
-    waiting = [f"{n.name}: ganesha.nfsd is in grace" for n in status.nodes if n.grace.value]
+    waiting = [_in_grace(n) for n in status.nodes if n.grace.value]
     if problems:
         count = len(problems)
         summary = f"NOT ready to survive the loss of any one node: {count} problem" + (
@@ -59,6 +61,12 @@ def judge(status: Status) -> Verdict:
         summary = f"not ready yet: in NFS grace on {names} (clients reclaim); ready when it ends"
         return Verdict(IN_GRACE, summary, (), tuple(waiting))
     return Verdict(READY, READY_SUMMARY)
+
+
+def _in_grace(node: NodeStatus) -> str:
+    if node.grace.source == ATTRIBUTE:
+        return f"{node.name}: ganesha.nfsd is in grace (as its watcher published)"
+    return f"{node.name}: ganesha.nfsd is in grace"
 
 
 def _cluster(status: Status) -> list[str]:
