@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from ganesha_agents import published_grace
 from ganesha_agents.config import NodeAddress, cib, failover_targets
 from ocfkit.lab.recorder import address_probe
 from tests.scenarios import operating
@@ -39,6 +40,8 @@ OPERATOR = "node1"
 MAX_GAP = 60.0
 #: How long a change may take to reach "ready" (grace periods included).
 READY = 180.0
+#: How late another node may learn a grace's end: the watcher's poll, a write, a margin.
+PUBLISHED_LAG = published_grace.POLL_INTERVAL + 4.0
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +116,10 @@ def test_setup_from_nothing_to_ready_then_teardown_leaves_nothing(bare: HaCluste
     for section in ("resources", "constraints"):
         wanted = ids(plan, section)
         assert ids(loaded, f"configuration/{section}") - {"lab-fence"} == wanted, section
+    # Another node sees node2's grace through what node2's watcher publishes,
+    # which may lag the server by one poll interval plus an attribute write:
+    # it must agree within that bound, not at the same instant.
+    wait_verdict(ha, "node3", "ready", PUBLISHED_LAG, "node3 agrees once published")
     code, text = operating.status(ha, "node3")
     assert code == 0, text
     assert operating.verdict_line(text) == "Verdict: ready to survive the loss of any one node"
