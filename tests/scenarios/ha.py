@@ -40,7 +40,14 @@ NODE_COUNT = 4
 #: ganesha's grace period: longer than ganesha_mon's 5 s grace_delay, so a
 #: client that follows a moved VIP still meets a server in grace.
 GRACE_PERIOD = 10
-LEASE_LIFETIME = 5
+#: Longer than the cluster takes to fence a node it lost (5-7 s here: corosync's
+#: token and consensus, then the fence device): until it is fenced, a node cut
+#: off keeps its ganesha.nfsd running, which expires the clients it no longer
+#: hears from after their lease and deletes their records from the shared
+#: volume, so the takeover would find none.  With 5 s, 2 of 3 link cuts lost
+#: the client's records that way.  Not longer than the grace period (ganesha
+#: warns when it is).
+LEASE_LIFETIME = 10
 #: The VIP of node N is <subnet>.(VIP_BASE + N): inside the lab's /24, used by no node.
 VIP_BASE = 200
 PROVIDER = "ganesha"

@@ -12,11 +12,12 @@ cluster fences it), ``fence`` (``stonith_admin --reboot`` from another node),
 ``move`` (``crm_resource --move`` then ``--clear``), ``standby`` (node
 standby, then back), ``two`` (two daemons killed at once).
 
-The ``kill`` path also follows NFSv4.1 clients through both moves
-(:mod:`tests.scenarios.clients`): state held through the VIP before the
-kill must be reclaimed on the node that takes the address over, and again
-on the home node after the failback (with state first taken while the
-address was away), while a second client is refused the held ranges.
+The failure paths (``kill``, ``link``, ``fence``) also follow NFSv4.1
+clients through both moves (:mod:`tests.scenarios.clients`): state held
+through the VIP before the fault must be reclaimed on the node that takes
+the address over, and again on the home node after the failback (with
+state first taken while the address was away), while a second client is
+refused the held ranges.
 The operators' paths (``move``, ``standby``), where the old holder stays
 up, follow one such client through both moves: its open and lock must be
 reclaimed on the new node and again at home, which needs the old holder's
@@ -185,34 +186,61 @@ def settle(ha: HaCluster) -> None:
 # -- the paths ----------------------------------------------------------------------------------
 
 
-def kill(ha: HaCluster) -> list[PathRun]:
-    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback.
+@dataclass(frozen=True)
+class Failure:
+    """How a path loses ``victim``'s server and brings it back, and what it logs of both.
 
-    A client inside node3 holds an open and a write lock on the shared
-    export through node2's VIP; it must reclaim both on node1 after the
-    kill, and on node2 after the failback, where a second client (inside
-    node4) that took its state while the address was on node1 must reclaim
-    too.  The witness, inside node4, asks for the held range before, during
-    and after each grace.
+    The clients' part of a failover and its failback is the same whoever
+    caused it; what differs is the break, the undoing, and the path's own
+    figures (``noted``: the detection of a dead daemon, or the fencing of
+    a lost node).
     """
-    dead = "node2"
+
+    path: str
+    victim: str
+    #: The break, as the timeline names it, and the call that causes it.
+    fault: str
+    cause: Callable[[], object]
+    #: The undoing (the daemon started, the node booted), as the timeline names it.
+    recovery: str
+    recover: Callable[[], object]
+    #: The first word of the failback's figure: "<word> to VIP home (sampled, at most)".
+    recovery_word: str
+    #: The path's own figures of the failover, from its watch and its verdict (t0: the fault).
+    noted: Callable[[Watch, Verdict, float], None]
+    #: How long the VIP may take to come home after the recovery.
+    home_timeout: float = MOVE_TIMEOUT
+
+
+def failover_and_back(ha: HaCluster, failure: Failure) -> list[PathRun]:
+    """``failure`` and its undoing, each followed by NFSv4.1 clients of the victim's VIP.
+
+    A client (client a) holds an open and a write lock on the shared export
+    through the victim's VIP; it must reclaim both on the node that takes
+    the address over, and on the victim after the failback, where a second
+    client (client c) that took its state while the address was away must
+    reclaim too.  The witness, on a third node, asks for the held range
+    before, during and after each grace.
+    """
+    dead = failure.victim
     target, vip = ha.failover_target(dead), ha.vips[dead]
     others = ha.others(dead)
     reader = ha.client_for(dead, target)
     other = ha.client_for(dead, target, reader)
-    path_a, path_c = shared_file(ha, "held-a"), shared_file(ha, "held-c")
+    name_a, name_c = f"held-{failure.path}-a", f"held-{failure.path}-c"
+    path_a, path_c = shared_file(ha, name_a), shared_file(ha, name_c)
     same = handles(ha, reader, path_a)
     problems: list[str] = []
     if len(set(same.values())) != 1:
         problems.append(f"{path_a}'s file handle differs between nodes: {same}")
-    held = Holder.through(ha, "a", reader, vip, path_a, lock_release_watch(ha, "held-a", vip))
+    held = Holder.through(ha, "a", reader, vip, path_a, lock_release_watch(ha, name_a, vip))
     held.start(b"written through " + dead.encode())
     late: Holder | None = None
     try:
         before = witness(ha, other, vip, path_a)
-        with Watch(ha, "kill", f"kill -9 ganesha.nfsd on {dead}") as w:
+        with Watch(ha, failure.path, failure.fault) as w:
             t0 = time.time()
-            ha.lab.kill_ganesha(dead)
+            failure.cause()
             w.wait_vip(vip, target)
             held.wait_outcomes(1, RECLAIM_TIMEOUT)
             during = witness(ha, other, vip, path_a)
@@ -221,13 +249,7 @@ def kill(ha: HaCluster) -> list[PathRun]:
         out = Move(vip, dead, dead, target)
         verdict = w.check(out, others, records_of=dead)
         tl = w.timeline
-        tl.add(f"ganesha.nfsd on {dead} killed", t0, "test", dead)
-        detected = tl.log("ganesha_mon: ganesha.nfsd is not running", detection(w.lines, dead))
-        tl.interval("kill to detection", t0, detected)
-        tl.interval("detection to VIP up", detected, verdict.up.earliest if verdict.up else None)
-        tl.interval(
-            "kill to VIP up (sampled, at most)", t0, verdict.up.latest if verdict.up else None
-        )
+        failure.noted(w, verdict, t0)
         tl.observations[f"{path_a}'s file handle by node"] = {
             node: fh.hex() if isinstance(fh, bytes) else fh for node, fh in same.items()
         }
@@ -235,17 +257,17 @@ def kill(ha: HaCluster) -> list[PathRun]:
         wait_out_of_grace(ha, others)
         after = witness(ha, other, vip, path_a)
         problems += witnessed(tl, held, target, before, during, during_grace, after)
-        first = PathRun("kill", ha.stack.name, tl, [verdict], w.new_failures(), problems)
+        first = PathRun(failure.path, ha.stack.name, tl, [verdict], w.new_failures(), problems)
 
-        # A client whose state was first taken on node1, while the address was there.
-        late = Holder.through(ha, "c", other, vip, path_c, lock_release_watch(ha, "held-c", vip))
+        # A client whose state was first taken on the target, while the address was there.
+        late = Holder.through(ha, "c", other, vip, path_c, lock_release_watch(ha, name_c, vip))
         late.start(b"written through " + target.encode())
         problems = []
         debug = ganesha_state_log(ha, target, "NIV_DEBUG")
-        with Watch(ha, "kill: failback", f"ganesha.nfsd started again on {dead}") as w:
+        with Watch(ha, f"{failure.path}: failback", failure.recovery) as w:
             t1 = time.time()
-            ha.lab.start_ganesha(dead)
-            w.wait_vip(vip, dead)
+            failure.recover()
+            w.wait_vip(vip, dead, failure.home_timeout)
             if held.holds:
                 held.wait_outcomes(2, RECLAIM_TIMEOUT)
             late.wait_outcomes(1, RECLAIM_TIMEOUT)
@@ -255,6 +277,7 @@ def kill(ha: HaCluster) -> list[PathRun]:
         if debug:
             ganesha_state_log(ha, target, "NIV_EVENT")
         back = Move(vip, dead, target, dead)
+        # The victim's ganesha starts in grace by itself; the others must be put there.
         verdict = w.check(back, list(ha.nodes), records_of=target)
         tl = w.timeline
         if debug:
@@ -264,8 +287,8 @@ def kill(ha: HaCluster) -> list[PathRun]:
             released = [ln for ln in w.glog[target] if "recovery release ip" in ln]
             tl.observations[f"{target}'s release calls"] = len(released)
         released_by_owner(w, target, vip)
-        tl.add(f"ganesha.nfsd on {dead} started", t1, "test", dead)
-        tl.interval("start to VIP home (sampled, at most)", t1, _latest(verdict))
+        tl.add(failure.recovery, t1, "test", dead)
+        tl.interval(f"{failure.recovery_word} to VIP home (sampled, at most)", t1, _latest(verdict))
         failback_gap(w, back)
         left = _left(w, back)
         problems += follow(tl, held, 2, dead, left)
@@ -278,12 +301,41 @@ def kill(ha: HaCluster) -> list[PathRun]:
         tl.count("conflicting lock grants", int(late.holds and granted(after_c)))
         if late.holds and granted(after_c):
             problems.append(f"a second client was granted {path_c}'s lock held by client c")
-        second = PathRun("kill: failback", ha.stack.name, tl, [verdict], w.new_failures(), problems)
+        second = PathRun(
+            f"{failure.path}: failback", ha.stack.name, tl, [verdict], w.new_failures(), problems
+        )
     finally:
         held.stop()
         if late is not None:
             late.stop()
     return [first, second]
+
+
+def kill(ha: HaCluster) -> list[PathRun]:
+    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback."""
+    dead = "node2"
+
+    def noted(w: Watch, verdict: Verdict, t0: float) -> None:
+        tl = w.timeline
+        tl.add(f"ganesha.nfsd on {dead} killed", t0, "test", dead)
+        detected = tl.log("ganesha_mon: ganesha.nfsd is not running", detection(w.lines, dead))
+        tl.interval("kill to detection", t0, detected)
+        tl.interval("detection to VIP up", detected, verdict.up.earliest if verdict.up else None)
+        tl.interval("kill to VIP up (sampled, at most)", t0, _latest(verdict))
+
+    return failover_and_back(
+        ha,
+        Failure(
+            "kill",
+            dead,
+            f"kill -9 ganesha.nfsd on {dead}",
+            lambda: ha.lab.kill_ganesha(dead),
+            f"ganesha.nfsd on {dead} started",
+            lambda: ha.lab.start_ganesha(dead),
+            "start",
+            noted,
+        ),
+    )
 
 
 def released_by_owner(watch: Watch, node: str, vip: str) -> None:
@@ -402,36 +454,29 @@ def _latest(verdict: Verdict) -> float | None:
 
 def _lost_node(ha: HaCluster, name: str, victim: str, fault: Callable[[], None]) -> list[PathRun]:
     """A node lost (its link cut, or fenced from outside), then booted again."""
-    target, vip = ha.failover_target(victim), ha.vips[victim]
-    others = ha.others(victim)
-    with Watch(ha, name, f"{name} {victim}") as w:
-        t0 = time.time()
-        fault()
-        w.wait_vip(vip, target)
-        settle(ha)
-    verdict = w.check(Move(vip, victim, victim, target), others, records_of=victim)
-    tl = w.timeline
-    tl.add(name, t0, "test", victim)
-    fenced = tl.log(f"{victim} fenced", fence_complete(w.lines, victim))
-    tl.interval("fault to fenced", t0, fenced)
-    tl.interval("fenced to VIP up", fenced, verdict.up.earliest if verdict.up else None)
-    tl.interval("fault to VIP up (sampled, at most)", t0, _latest(verdict))
-    first = PathRun(name, ha.stack.name, tl, [verdict], w.new_failures())
 
-    wait_out_of_grace(ha, others)
-    with Watch(ha, f"{name}: failback", f"{victim} booted") as w:
-        t1 = time.time()
-        ha.lab.boot(victim)
-        w.wait_vip(vip, victim, MOVE_TIMEOUT + 30)
-        settle(ha)
-    back = Move(vip, victim, target, victim)
-    # The booted node's ganesha starts in grace by itself; the others must be put there.
-    verdict = w.check(back, list(ha.nodes), records_of=target)
-    w.timeline.add(f"{victim} booted", t1, "test", victim)
-    w.timeline.interval("boot to VIP home (sampled, at most)", t1, _latest(verdict))
-    failback_gap(w, back)
-    second = PathRun(f"{name}: failback", ha.stack.name, w.timeline, [verdict], w.new_failures())
-    return [first, second]
+    def noted(w: Watch, verdict: Verdict, t0: float) -> None:
+        tl = w.timeline
+        tl.add(name, t0, "test", victim)
+        fenced = tl.log(f"{victim} fenced", fence_complete(w.lines, victim))
+        tl.interval("fault to fenced", t0, fenced)
+        tl.interval("fenced to VIP up", fenced, verdict.up.earliest if verdict.up else None)
+        tl.interval("fault to VIP up (sampled, at most)", t0, _latest(verdict))
+
+    return failover_and_back(
+        ha,
+        Failure(
+            name,
+            victim,
+            f"{name} {victim}",
+            fault,
+            f"{victim} booted",
+            lambda: ha.lab.boot(victim),
+            "boot",
+            noted,
+            home_timeout=MOVE_TIMEOUT + 30,
+        ),
+    )
 
 
 def link(ha: HaCluster) -> list[PathRun]:
@@ -442,8 +487,8 @@ def link(ha: HaCluster) -> list[PathRun]:
 
 def fence(ha: HaCluster) -> list[PathRun]:
     """``stonith_admin --reboot node2`` from node4, nothing dead before; then it boots."""
-    victim, witness = "node2", "node4"
-    return _lost_node(ha, "fence", victim, lambda: ha.lab.fence(victim, via=witness))
+    victim, via = "node2", "node4"
+    return _lost_node(ha, "fence", victim, lambda: ha.lab.fence(victim, via=via))
 
 
 def _graceful(
