@@ -311,18 +311,42 @@ def failover_and_back(ha: HaCluster, failure: Failure) -> list[PathRun]:
     return [first, second]
 
 
-def kill(ha: HaCluster) -> list[PathRun]:
-    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback."""
-    dead = "node2"
+def first_sign(
+    fault: str,
+    node: str,
+    words: tuple[str, str],
+    sign: str,
+    find: Callable[[list[LogLine]], LogLine | None],
+) -> Callable[[Watch, Verdict, float], None]:
+    """A failover's own figures, for :attr:`Failure.noted`: from the fault to the
+    first sign of it in the logs (``find``), and from there to the VIP up.
+
+    ``words`` name the fault and the sign in the figures ("kill to detection",
+    "detection to VIP up", "kill to VIP up (sampled, at most)").
+    """
+    fault_word, sign_word = words
 
     def noted(w: Watch, verdict: Verdict, t0: float) -> None:
         tl = w.timeline
-        tl.add(f"ganesha.nfsd on {dead} killed", t0, "test", dead)
-        detected = tl.log("ganesha_mon: ganesha.nfsd is not running", detection(w.lines, dead))
-        tl.interval("kill to detection", t0, detected)
-        tl.interval("detection to VIP up", detected, verdict.up.earliest if verdict.up else None)
-        tl.interval("kill to VIP up (sampled, at most)", t0, _latest(verdict))
+        tl.add(fault, t0, "test", node)
+        seen = tl.log(sign, find(w.lines))
+        tl.interval(f"{fault_word} to {sign_word}", t0, seen)
+        tl.interval(f"{sign_word} to VIP up", seen, verdict.up.earliest if verdict.up else None)
+        tl.interval(f"{fault_word} to VIP up (sampled, at most)", t0, _latest(verdict))
 
+    return noted
+
+
+def kill(ha: HaCluster) -> list[PathRun]:
+    """kill -9 ganesha.nfsd on node2, then start it again: failover and failback."""
+    dead = "node2"
+    noted = first_sign(
+        f"ganesha.nfsd on {dead} killed",
+        dead,
+        ("kill", "detection"),
+        "ganesha_mon: ganesha.nfsd is not running",
+        lambda lines: detection(lines, dead),
+    )
     return failover_and_back(
         ha,
         Failure(
@@ -454,15 +478,13 @@ def _latest(verdict: Verdict) -> float | None:
 
 def _lost_node(ha: HaCluster, name: str, victim: str, fault: Callable[[], None]) -> list[PathRun]:
     """A node lost (its link cut, or fenced from outside), then booted again."""
-
-    def noted(w: Watch, verdict: Verdict, t0: float) -> None:
-        tl = w.timeline
-        tl.add(name, t0, "test", victim)
-        fenced = tl.log(f"{victim} fenced", fence_complete(w.lines, victim))
-        tl.interval("fault to fenced", t0, fenced)
-        tl.interval("fenced to VIP up", fenced, verdict.up.earliest if verdict.up else None)
-        tl.interval("fault to VIP up (sampled, at most)", t0, _latest(verdict))
-
+    noted = first_sign(
+        name,
+        victim,
+        ("fault", "fenced"),
+        f"{victim} fenced",
+        lambda lines: fence_complete(lines, victim),
+    )
     return failover_and_back(
         ha,
         Failure(
